@@ -1,0 +1,250 @@
+// Definitions for rfm.hpp (instantiated for float and double in src/tiering/rfm.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "custmine/core/factorize.hpp"
+#include "custmine/core/threading.hpp"
+#include "custmine/tiering/rfm.hpp"
+
+namespace custmine::tiering {
+
+namespace detail {
+
+/// Customer order by (key ascending, index ascending); key is the value in the scoring
+/// direction, so the last customer is the best.
+template <class V>
+std::vector<std::int64_t> scoring_order(std::span<const V> values, bool higher_is_better) {
+  std::vector<std::int64_t> idx(values.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  if (higher_is_better)
+    std::stable_sort(idx.begin(), idx.end(), [&](auto a, auto b) { return values[a] < values[b]; });
+  else
+    std::stable_sort(idx.begin(), idx.end(), [&](auto a, auto b) { return values[a] > values[b]; });
+  return idx;
+}
+
+inline std::int32_t rank_score(std::int64_t rank1, std::int64_t n, int bins) {
+  // ceil(rank * bins / n) without floating point
+  return static_cast<std::int32_t>((rank1 * bins + n - 1) / n);
+}
+
+/// Score for a value against edges in the scoring direction: 1 + #edges strictly below.
+inline std::int32_t edge_score(double key, const std::vector<double>& edges) {
+  return 1 + static_cast<std::int32_t>(std::lower_bound(edges.begin(), edges.end(), key) - edges.begin());
+}
+
+inline double directed(double v, bool higher_is_better) { return higher_is_better ? v : -v; }
+
+}  // namespace detail
+
+template <class V>
+std::vector<double> quantile_edges(std::span<const V> values, int bins, bool higher_is_better) {
+  const auto n = static_cast<std::int64_t>(values.size());
+  const auto order = detail::scoring_order(values, higher_is_better);
+  std::vector<double> edges;
+  edges.reserve(bins - 1);
+  // The last rank with score <= k is floor(k * n / bins); its value is bin k's upper edge.
+  for (int k = 1; k < bins; ++k) {
+    const std::int64_t last = (static_cast<std::int64_t>(k) * n) / bins;  // 1-based rank
+    const double v = last >= 1 ? static_cast<double>(values[order[last - 1]])
+                               : -std::numeric_limits<double>::infinity() * (higher_is_better ? 1 : -1);
+    edges.push_back(detail::directed(v, higher_is_better));
+  }
+  return edges;
+}
+
+template <class V>
+std::vector<std::int32_t> quantile_scores(std::span<const V> values, int bins, Ties ties,
+                                          bool higher_is_better) {
+  const auto n = static_cast<std::int64_t>(values.size());
+  std::vector<std::int32_t> score(n);
+  if (n == 0) return score;
+  if (ties == Ties::First) {
+    const auto order = detail::scoring_order(values, higher_is_better);
+    for (std::int64_t r = 0; r < n; ++r) score[order[r]] = detail::rank_score(r + 1, n, bins);
+  } else {
+    const auto edges = quantile_edges(values, bins, higher_is_better);
+    for (std::int64_t i = 0; i < n; ++i)
+      score[i] = detail::edge_score(detail::directed(static_cast<double>(values[i]), higher_is_better), edges);
+  }
+  return score;
+}
+
+template <class T>
+RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
+             std::span<const std::int64_t> day, std::span<const T> amount,
+             std::span<const std::int64_t> order, std::int64_t as_of_day, const RfmParams& params,
+             const std::vector<SegmentRule>& rules) {
+  constexpr std::string_view where = "rfm";
+  params.validate();
+  validate_segment_rules(rules);
+  const auto n = static_cast<std::int64_t>(customer.size());
+  check_nonempty(where, "transactions", n);
+  check_same_length(where, "customer", n, "date", static_cast<Index>(day.size()));
+  check_same_length(where, "customer", n, "amount", static_cast<Index>(amount.size()));
+  if (!order.empty()) check_same_length(where, "customer", n, "order", static_cast<Index>(order.size()));
+  require(n_customers >= 1, where, "n_customers must be at least 1 (got ", n_customers, ")");
+  check_finite(where, "amount", amount);
+
+  std::int64_t max_day = std::numeric_limits<std::int64_t>::min();
+  std::int64_t max_order = -1;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (customer[i] < 0 || customer[i] >= n_customers)
+      fail(where, "customer code ", customer[i], " at row ", i, " is outside 0..", n_customers - 1);
+    max_day = std::max(max_day, day[i]);
+    if (!order.empty()) {
+      if (order[i] < 0) fail(where, "order code ", order[i], " at row ", i, " is negative");
+      max_order = std::max(max_order, order[i]);
+    }
+  }
+  if (as_of_day < max_day)
+    fail(where, "as_of (day ", as_of_day, ") is before the last transaction (day ", max_day, ")");
+
+  constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+  std::vector<std::int64_t> last_purchase(n_customers, kNone), last_any(n_customers, kNone);
+  std::vector<std::int64_t> freq(n_customers, 0);
+  std::vector<double> value(n_customers, 0.0);
+  const bool net = params.returns == Returns::Net;
+
+  // Distinct orders per customer: an order almost always belongs to one customer, so the
+  // first customer of each order is kept in an array and other pairs in a hash set.
+  std::vector<std::int64_t> order_owner;
+  PairSet extra;
+  if (!order.empty()) order_owner.assign(static_cast<std::size_t>(max_order + 1), -1);
+
+  for (std::int64_t i = 0; i < n; ++i) {
+    if ((i & 0xFFFFF) == 0) Interrupt::check(where);
+    const std::int64_t c = customer[i];
+    const double a = static_cast<double>(amount[i]);
+    last_any[c] = std::max(last_any[c], day[i]);
+    if (a < 0) {
+      if (net) value[c] += a;
+      continue;
+    }
+    value[c] += a;
+    last_purchase[c] = std::max(last_purchase[c], day[i]);
+    if (order.empty()) {
+      ++freq[c];
+    } else {
+      auto& owner = order_owner[order[i]];
+      if (owner < 0) {
+        owner = c;
+        ++freq[c];
+      } else if (owner != c && extra.insert(order[i], c)) {
+        ++freq[c];
+      }
+    }
+  }
+
+  RfmTable t;
+  t.recency.resize(n_customers);
+  t.frequency = std::move(freq);
+  t.monetary = std::move(value);
+  for (std::int64_t c = 0; c < n_customers; ++c) {
+    const std::int64_t last = last_purchase[c] != kNone ? last_purchase[c] : last_any[c];
+    if (last == kNone) fail(where, "customer code ", c, " has no transaction (codes must be dense 0..k-1)");
+    t.recency[c] = as_of_day - last;
+    if (params.monetary == Monetary::Mean)
+      t.monetary[c] = t.frequency[c] > 0 ? t.monetary[c] / static_cast<double>(t.frequency[c]) : 0.0;
+  }
+  t.r_score = quantile_scores(std::span<const std::int64_t>(t.recency), params.bins, params.ties, false);
+  t.f_score = quantile_scores(std::span<const std::int64_t>(t.frequency), params.bins, params.ties, true);
+  t.m_score = quantile_scores(std::span<const double>(t.monetary), params.bins, params.ties, true);
+  t.segment = assign_segments(t.r_score, t.f_score, t.m_score, params.bins, rules);
+  return t;
+}
+
+template <class T>
+std::vector<std::int32_t> pyramid_tiers(std::span<const T> values, std::span<const double> cuts) {
+  constexpr std::string_view where = "pyramid";
+  const auto n = static_cast<std::int64_t>(values.size());
+  check_nonempty(where, "values", n);
+  check_finite(where, "values", values);
+  require(!cuts.empty(), where, "cuts must hold at least one share");
+  for (std::size_t k = 0; k < cuts.size(); ++k) {
+    require(cuts[k] > 0 && cuts[k] < 1, where, "cuts must lie in (0, 1), got ", cuts[k]);
+    require(k == 0 || cuts[k] > cuts[k - 1], where, "cuts must be strictly increasing (cumulative shares)");
+  }
+  std::vector<std::int64_t> limit(cuts.size());
+  for (std::size_t k = 0; k < cuts.size(); ++k)
+    limit[k] = static_cast<std::int64_t>(std::ceil(cuts[k] * static_cast<double>(n) - 1e-9));
+  auto order = detail::scoring_order(values, true);
+  std::reverse(order.begin(), order.end());
+  // reverse() of an ascending stable order puts ties in descending position: restore
+  // input order among equal values.
+  for (std::int64_t b = 0; b < n;) {
+    std::int64_t e = b + 1;
+    while (e < n && values[order[e]] == values[order[b]]) ++e;
+    std::sort(order.begin() + b, order.begin() + e);
+    b = e;
+  }
+  std::vector<std::int32_t> tier(n, static_cast<std::int32_t>(cuts.size()));
+  std::size_t k = 0;
+  for (std::int64_t r = 0; r < n; ++r) {
+    while (k < cuts.size() && r + 1 > limit[k]) ++k;
+    tier[order[r]] = static_cast<std::int32_t>(k);
+  }
+  return tier;
+}
+
+template <class T>
+std::vector<std::int32_t> abc_classes(std::span<const T> values, std::span<const double> thresholds) {
+  constexpr std::string_view where = "abc";
+  const auto n = static_cast<std::int64_t>(values.size());
+  check_nonempty(where, "values", n);
+  check_finite(where, "values", values);
+  require(!thresholds.empty(), where, "thresholds must hold at least one share");
+  for (std::size_t k = 0; k < thresholds.size(); ++k) {
+    require(thresholds[k] > 0 && thresholds[k] <= 1, where, "thresholds must lie in (0, 1], got ", thresholds[k]);
+    require(k == 0 || thresholds[k] > thresholds[k - 1], where, "thresholds must be strictly increasing");
+  }
+  double total = 0;
+  for (auto v : values) total += static_cast<double>(v);
+  require(total > 0, where, "the total value must be positive (got ", total, ")");
+  std::vector<std::int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return values[a] > values[b]; });
+  std::vector<std::int32_t> cls(n);
+  double before = 0;
+  for (std::int64_t r = 0; r < n; ++r) {
+    std::size_t k = 0;
+    while (k < thresholds.size() && !(before < thresholds[k] * total)) ++k;
+    cls[order[r]] = static_cast<std::int32_t>(k);
+    before += static_cast<double>(values[order[r]]);
+  }
+  return cls;
+}
+
+template <class T>
+TierSummary summarize_tiers(std::span<const T> values, std::span<const std::int32_t> tier, int n_tiers) {
+  check_same_length("summarize_tiers", "values", static_cast<Index>(values.size()), "tier",
+                    static_cast<Index>(tier.size()));
+  TierSummary s;
+  s.customers.assign(n_tiers, 0);
+  s.value.assign(n_tiers, 0.0);
+  s.min_value.assign(n_tiers, std::numeric_limits<double>::quiet_NaN());
+  s.max_value.assign(n_tiers, std::numeric_limits<double>::quiet_NaN());
+  double total = 0;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const int k = tier[i];
+    require(k >= 0 && k < n_tiers, "summarize_tiers", "tier ", k, " outside 0..", n_tiers - 1);
+    const double v = static_cast<double>(values[i]);
+    ++s.customers[k];
+    s.value[k] += v;
+    total += v;
+    s.min_value[k] = std::isnan(s.min_value[k]) ? v : std::min(s.min_value[k], v);
+    s.max_value[k] = std::isnan(s.max_value[k]) ? v : std::max(s.max_value[k], v);
+  }
+  const auto n = static_cast<double>(values.size());
+  for (int k = 0; k < n_tiers; ++k) {
+    s.customer_share.push_back(n > 0 ? static_cast<double>(s.customers[k]) / n : 0.0);
+    s.value_share.push_back(total != 0 ? s.value[k] / total : std::numeric_limits<double>::quiet_NaN());
+  }
+  return s;
+}
+
+}  // namespace custmine::tiering

@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+int main_placeholder();
+TEST(Core, Builds) { EXPECT_EQ(1 + 1, 2); }
