@@ -68,6 +68,20 @@ CUSTMINE_BIND_FAMILY(tiering) {
     return out;
   });
 
+  m.def("assign_segments", [](const Array<std::int32_t>& r, const Array<std::int32_t>& f,
+                              const Array<std::int32_t>& mm, int bins, const std::vector<RuleTuple>& rules) {
+        constexpr std::string_view w = "segment";
+        auto rs = span1d(r, w, "r_score"), fs = span1d(f, w, "f_score"), ms = span1d(mm, w, "m_score");
+        check_same_length(w, "r_score", rs.size(), "f_score", fs.size());
+        check_same_length(w, "r_score", rs.size(), "m_score", ms.size());
+        require(bins >= 2 && bins <= 100, w, "bins must be an integer in 2..100 (got ", bins, ")");
+        for (auto sc : {rs, fs, ms})
+          for (auto v : sc) require(v >= 1 && v <= bins, w, "scores must lie in 1..", bins, ", got ", v);
+        auto table = rules.empty() ? tiering::default_segment_rules() : to_rules(rules);
+        tiering::validate_segment_rules(table);
+        return to_numpy(tiering::assign_segments(rs, fs, ms, bins, table));
+      }, py::arg("r"), py::arg("f"), py::arg("m"), py::arg("bins"), py::arg("rules"));
+
   m.def("rfm", [](const Array<std::int64_t>& customer, std::int64_t n_customers, const Array<std::int64_t>& day,
                   const Array<double>& amount, std::optional<Array<std::int64_t>> order, std::int64_t as_of_day,
                   int bins, const std::string& ties, const std::string& monetary, const std::string& returns,

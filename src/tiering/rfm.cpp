@@ -9,19 +9,22 @@ void RfmParams::validate() const {
 }
 
 const std::vector<SegmentRule>& default_segment_rules() {
-  // Hebbali's rfm package (rfm_segment) defaults; first match wins.
+  // Score ranges of Putler's RFM segment table (also the defaults of Hebbali's R
+  // package rfm). Those ranges overlap, so they are matched in an order chosen to give
+  // every segment a region (first match wins); Lost is the all-lowest cell, as Putler
+  // describes it. Customers matching no rule are "Others".
   static const std::vector<SegmentRule> rules = {
       {"Champions", 4, 5, 4, 5, 4, 5},
       {"Loyal Customers", 2, 5, 3, 5, 3, 5},
-      {"Potential Loyalist", 3, 5, 1, 3, 1, 3},
+      {"Can't Lose Them", 1, 1, 4, 5, 4, 5},
+      {"At Risk", 1, 2, 2, 5, 2, 5},
       {"New Customers", 4, 5, 1, 1, 1, 1},
       {"Promising", 3, 4, 1, 1, 1, 1},
       {"Need Attention", 2, 3, 2, 3, 2, 3},
-      {"About to Sleep", 2, 3, 1, 2, 1, 2},
-      {"At Risk", 1, 2, 2, 5, 2, 5},
-      {"Can't Lose Them", 1, 1, 4, 5, 4, 5},
+      {"Lost", 1, 1, 1, 1, 1, 1},
       {"Hibernating", 1, 2, 1, 2, 1, 2},
-      {"Lost", 1, 2, 1, 2, 1, 2},
+      {"About to Sleep", 2, 3, 1, 2, 1, 2},
+      {"Potential Loyalist", 3, 5, 1, 3, 1, 3},
   };
   return rules;
 }

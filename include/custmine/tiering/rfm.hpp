@@ -2,9 +2,10 @@
 // and the standard RFM segment map.
 //
 // Reference: A. M. Hughes (1994), "Strategic Database Marketing" (quintile RFM
-// scoring); segment map as in the R package `rfm` (Hebbali, rfm_segment, 2020), the
-// eleven segments Champions .. Lost. Complexity O(n + k log k) for n transactions and
-// k customers; memory O(k) plus O(orders) when distinct orders are counted.
+// scoring); segment score ranges from Putler's RFM segment table (the defaults of
+// Hebbali's R package rfm), the eleven segments Champions .. Lost.
+// Complexity O(n + k log k) for n transactions and k customers; memory O(k), plus
+// O(orders) when distinct orders are counted.
 //
 // Conventions (shared with the Python layer, documented in custmine.tiering.rfm):
 // - rows with amount < 0 are returns; every other row is a purchase;
