@@ -1064,7 +1064,8 @@ def demo_report(out_dir) -> str:
         "## Customer retention (monthly cohorts)",
         "",
         f"{len(tx):,} transaction lines of {coh.sizes.sum():,} customers in {len(coh.sizes)} monthly cohorts "
-        "(bundled Online Retail sample; a customer is active in a month with a purchase; returns never count). "
+        "(bundled Online Retail sample; a customer is active in a month with a purchase; returns never count; "
+        f"{coh.counts.attrs['customers_without_purchase']} customers with returns only have no cohort). "
         f"Mean month-1 retention of the cohorts after the first: {mean_m1:.1%}. The December 2010 cohort is "
         "left-censored (it holds every earlier customer), so it retains far better than later cohorts.",
         "",

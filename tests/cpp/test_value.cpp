@@ -144,6 +144,20 @@ TEST(CohortTable, SameResultForAnyThreadCount) {
   }
 }
 
+TEST(CohortTable, WideDateRangeConvertsRowByRow) {
+  // Two rows 300 years apart (yearly periods): the per-day lookup table is skipped.
+  I64 customer{0, 0, 1};
+  I64 day{ymd(1800, 6, 1), ymd(2100, 6, 1), ymd(2100, 1, 1)};
+  CohortParams p;
+  p.period.unit = PeriodUnit::Year;
+  auto r = cohort_table(customer, 2, day, {}, {}, p);
+  ASSERT_EQ(r.n_periods, 301);
+  EXPECT_EQ(r.active[0], 1);
+  EXPECT_EQ(r.active[300], 1);
+  EXPECT_EQ(r.cohort_size[300], 1);
+  EXPECT_EQ(r.period_active[300], 2);
+}
+
 TEST(CohortTable, BadInputIsAClearError) {
   Toy t;
   CohortParams p;
