@@ -81,12 +81,15 @@ def pandas_cohort(df: pd.DataFrame, customer: str, date: str, period: str) -> pd
 def pandas_metrics(df: pd.DataFrame, customer: str, date: str, period: str) -> pd.DataFrame:
     p = df[date].dt.to_period(period)
     pairs = pd.DataFrame({"c": df[customer], "p": p}).drop_duplicates()
-    active = pairs.groupby("p").size()
+    # every period of the range, also those without a purchase (the previous period of a
+    # period after a gap is the empty one)
+    full = pd.period_range(p.min(), p.max(), freq=p.dt.freq)
+    active = pairs.groupby("p").size().reindex(full, fill_value=0)
     new = pairs.groupby("c")["p"].min().value_counts().reindex(active.index, fill_value=0)
     retained = pairs.merge(pairs.assign(p=pairs["p"] + 1), on=["c", "p"]).groupby("p").size()
     retained = retained.reindex(active.index, fill_value=0)
     return pd.DataFrame({"customers": active, "new_customers": new, "retained_customers": retained,
-                         "retention_rate": retained / active.shift(1)})
+                         "retention_rate": retained / active.shift(1).replace(0, np.nan)})
 
 
 def check_cohort(mine: cv.CohortRetention, ref: pd.DataFrame) -> bool:

@@ -158,36 +158,43 @@ def test_cohort_counts_match_pandas_on_online_retail(online_retail, period):
         assert got.counts.iloc[0, :4].tolist() == [948, 362, 317, 367]
 
 
-def test_retention_metrics_match_pandas_on_online_retail(online_retail):
+@pytest.mark.parametrize("period", ["M", "W"])
+def test_retention_metrics_match_pandas_on_online_retail(online_retail, period):
+    """Parity with an independent pandas computation on the full Online Retail data:
+    integer counts exactly, rates to 1e-15, revenue to 1e-9 (summation order differs).
+    Weekly periods include an empty Christmas week, which both sides must keep."""
     df = online_retail
     amt = df["Quantity"] * df["UnitPrice"]
     got = cv.retention_metrics(df, customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"),
-                               order="InvoiceNo")
-    p = df["InvoiceDate"].dt.to_period("M")
+                               order="InvoiceNo", period=period)
+    p = df["InvoiceDate"].dt.to_period(period)
+    full = pd.period_range(p.min(), p.max(), freq=p.dt.freq)
     buy = amt >= 0
     pb = pd.DataFrame({"c": df["CustomerID"][buy], "p": p[buy], "o": df["InvoiceNo"][buy]})
-    active = pb.groupby("p")["c"].nunique()
+    active = pb.groupby("p")["c"].nunique().reindex(full, fill_value=0)
     first = pb.groupby("c")["p"].min()
-    new = first.value_counts().reindex(active.index, fill_value=0)
+    new = first.value_counts().reindex(full, fill_value=0)
     pairs = pb[["c", "p"]].drop_duplicates()
     prev = pairs.assign(p=pairs["p"] + 1)
-    retained = pairs.merge(prev, on=["c", "p"]).groupby("p").size().reindex(active.index, fill_value=0)
+    retained = pairs.merge(prev, on=["c", "p"]).groupby("p").size().reindex(full, fill_value=0)
     per_cust_orders = pb.groupby(["p", "c"])["o"].nunique()
-    orders = per_cust_orders.groupby(level="p").sum()
-    repeat = (per_cust_orders >= 2).groupby(level="p").sum()
-    revenue = amt.groupby(p).sum()
+    orders = per_cust_orders.groupby(level="p").sum().reindex(full, fill_value=0)
+    repeat = (per_cust_orders >= 2).groupby(level="p").sum().reindex(full, fill_value=0)
+    revenue = amt.groupby(p).sum().reindex(full, fill_value=0.0)
+    prev_active = active.shift(1).replace(0, np.nan)
 
-    assert list(got.index) == list(active.index)
+    assert list(got.index) == list(full)
+    if period == "W":
+        assert (got["customers"] == 0).sum() == 1
     np.testing.assert_array_equal(got["customers"], active)
     np.testing.assert_array_equal(got["new_customers"], new)
     np.testing.assert_array_equal(got["retained_customers"], retained)
     np.testing.assert_array_equal(got["orders"], orders)
-    np.testing.assert_allclose(got["retention_rate"].iloc[1:], (retained / active.shift(1)).iloc[1:], rtol=1e-15)
-    np.testing.assert_allclose(got["repeat_purchase_rate"], repeat / active, rtol=1e-15)
-    np.testing.assert_allclose(got["revenue"], revenue, rtol=1e-9)  # summation order differs
-    np.testing.assert_allclose(got["average_order_value"], revenue / orders, rtol=1e-9)
-    np.testing.assert_allclose(got["customer_growth_rate"].iloc[1:], (active / active.shift(1) - 1).iloc[1:],
-                               rtol=1e-15)
+    np.testing.assert_allclose(got["retention_rate"], retained / prev_active, rtol=1e-15)
+    np.testing.assert_allclose(got["repeat_purchase_rate"], repeat / active.replace(0, np.nan), rtol=1e-15)
+    np.testing.assert_allclose(got["revenue"], revenue, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(got["average_order_value"], revenue / orders.replace(0, np.nan), rtol=1e-9)
+    np.testing.assert_allclose(got["customer_growth_rate"], active / prev_active - 1, rtol=1e-15)
 
 
 def test_cohort_bad_input_is_a_clear_error(toy):
