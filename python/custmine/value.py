@@ -152,13 +152,13 @@ def _cohort_native(transactions, customer, date, period, amount, order, returns,
     per = _parse_period(period, where)
     _check_choice(returns, "returns", ("net", "exclude"), where)
     threads = resolve_n_jobs(n_jobs)
-    codes, _ = as_labels(transactions[customer], "customer", where)
+    codes, uniques = as_labels(transactions[customer], "customer", where)
     days = as_datetime(transactions[date], "date", where) // _NS_PER_DAY
     amt = None if amount is None else _amount_column(transactions, amount, where)
     order_codes = None
     if order is not None:
         order_codes, _ = as_labels(transactions[order], "order", where, sort=False)
-    n_customers = int(codes.max()) + 1
+    n_customers = len(uniques)
     out = _native.cohort_table(codes, n_customers, np.ascontiguousarray(days, dtype=np.int64), amt, order_codes,
                                per.unit, per.week_start, returns == "net", threads)
     P = int(out["n_periods"])
@@ -809,9 +809,12 @@ def value_matrix(current_value, potential_value, *, data=None, split="median", l
         require_columns(data, {"current_value": current_value, "potential_value": potential_value}, where)
         current_value, potential_value = data[current_value], data[potential_value]
     x, idx = _vector(current_value, "current_value", where)
-    y, _ = _vector(potential_value, "potential_value", where, index=idx)
+    y, idy = _vector(potential_value, "potential_value", where, index=idx)
     if len(x) != len(y):
         raise ValueError(f"{where}: current_value has {len(x)} rows but potential_value has {len(y)}")
+    if isinstance(current_value, pd.Series) and isinstance(potential_value, pd.Series) and not idx.equals(idy):
+        raise ValueError(f"{where}: current_value and potential_value are Series with different indexes; "
+                         "align them first (e.g. potential_value.reindex(current_value.index))")
     labels = _labels_arg(labels, _VALUE_LABELS, where)
     sx, sy = _splits(split, x, y, where)
     q = _native.quadrants(x, y, sx, sy)

@@ -423,6 +423,8 @@ def test_value_matrix_bad_input():
         cv.value_matrix([1, 2], [1, 2], split="mode")
     with pytest.raises(ValueError, match="labels must hold 4 distinct names"):
         cv.value_matrix([1, 2], [1, 2], labels=["a", "b"])
+    with pytest.raises(ValueError, match="different indexes"):
+        cv.value_matrix(pd.Series([1.0, 2.0], index=[1, 2]), pd.Series([1.0, 2.0], index=[2, 3]))
     with pytest.raises(ValueError, match="potential_value='x' is not a column"):
         cv.value_matrix("a", "x", data=pd.DataFrame({"a": [1.0]}))
 
