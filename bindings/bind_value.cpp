@@ -190,6 +190,30 @@ CUSTMINE_BIND_FAMILY(value) {
       py::arg("stage_entered"), py::arg("as_of"), py::arg("group_a"), py::arg("n_group_a"), py::arg("group_b"),
       py::arg("n_group_b"), py::arg("probability"));
 
+  m.def("stage_durations", [](const Array<std::int64_t>& deal, std::int64_t n_deals, const Array<std::int32_t>& stage,
+                              std::int32_t n_stages, const Array<std::int64_t>& day,
+                              std::optional<Array<std::int64_t>> closed, std::optional<std::int64_t> as_of) {
+        constexpr std::string_view w = "stage_durations";
+        auto dl = span1d(deal, w, "deal");
+        auto st = span1d(stage, w, "stage");
+        auto dy = span1d(day, w, "entered");
+        auto cl = opt_span(closed, w, "closed");
+        value::StageDurations r;
+        {
+          py::gil_scoped_release nogil;
+          r = value::stage_durations(dl, n_deals, st, n_stages, dy, cl, as_of ? *as_of : value::kNoDay);
+        }
+        py::dict out;
+        out["entries"] = to_numpy(r.entries);
+        out["completed"] = to_numpy(r.completed);
+        out["mean_days"] = to_numpy(r.mean_days);
+        out["median_days"] = to_numpy(r.median_days);
+        out["current"] = to_numpy(r.current);
+        out["mean_days_current"] = to_numpy(r.mean_days_current);
+        return out;
+      }, py::arg("deal"), py::arg("n_deals"), py::arg("stage"), py::arg("n_stages"), py::arg("day"), py::arg("closed"),
+      py::arg("as_of"));
+
   m.def("weighted_score", [](const Array<double>& X, const Array<double>& weights, const Array<std::uint8_t>& higher,
                              const std::string& method, double low, double high) {
         if (X.ndim() != 2) fail<ShapeError>("grade", "indicators must be 2-dimensional");

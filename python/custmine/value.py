@@ -36,6 +36,7 @@ __all__ = [
     "retention_metrics",
     "funnel",
     "FunnelResult",
+    "stage_durations",
     "grade",
     "value_matrix",
     "kaism",
@@ -342,6 +343,27 @@ class FunnelResult(NamedTuple):
     summary: dict
 
 
+def _stage_list(stages, where: str) -> list:
+    if isinstance(stages, (str, bytes)) or not hasattr(stages, "__iter__"):
+        raise ValueError(f"{where}: stages must be a sequence of stage names in funnel order, got {stages!r}")
+    stages = list(stages)
+    if not stages:
+        raise ValueError(f"{where}: stages must name at least one stage")
+    if len(set(stages)) != len(stages):
+        raise ValueError(f"{where}: stages holds a stage twice: {stages}")
+    return stages
+
+
+def _stage_codes(st: pd.Series, lookup: dict, column, stages: list, where: str) -> np.ndarray:
+    missing = st.isna().to_numpy()
+    if missing.any():
+        raise ValueError(f"{where}: stage has a missing value (first at row {int(np.flatnonzero(missing)[0])})")
+    unknown = sorted({v for v in pd.unique(st) if v not in lookup}, key=str)
+    if unknown:
+        raise ValueError(f"{where}: unknown stage name(s) {unknown[:10]} in column {column!r}; stages are {stages}")
+    return np.ascontiguousarray(st.map(lookup).to_numpy(dtype=np.int32))
+
+
 def _status(values, where: str) -> np.ndarray:
     """won column -> -1 open (missing), 0 lost, 1 won."""
     s = values
@@ -449,24 +471,12 @@ def funnel(
     _require_frame(deals, "deals", where)
     require_columns(deals, {"stage": stage, "amount": amount, "won": won, "opened": opened, "closed": closed,
                             "owner": owner, "expected_close": expected_close, "stage_entered": stage_entered}, where)
-    if isinstance(stages, (str, bytes)) or not hasattr(stages, "__iter__"):
-        raise ValueError(f"{where}: stages must be a sequence of stage names in funnel order, got {stages!r}")
-    stages = list(stages)
-    if not stages:
-        raise ValueError(f"{where}: stages must name at least one stage")
-    if len(set(stages)) != len(stages):
-        raise ValueError(f"{where}: stages holds a stage twice: {stages}")
+    stages = _stage_list(stages, where)
     per = _parse_period(period, where)
 
     st = deals[stage]
-    missing = st.isna().to_numpy()
-    if missing.any():
-        raise ValueError(f"{where}: stage has a missing value (first at row {int(np.flatnonzero(missing)[0])})")
     lookup = {s: i for i, s in enumerate(stages)}
-    unknown = sorted({v for v in pd.unique(st) if v not in lookup}, key=str)
-    if unknown:
-        raise ValueError(f"{where}: unknown stage name(s) {unknown[:10]} in column {stage!r}; stages are {stages}")
-    stage_codes = np.ascontiguousarray(st.map(lookup).to_numpy(dtype=np.int32))
+    stage_codes = _stage_codes(st, lookup, stage, stages, where)
 
     amt = None
     if amount is not None:
@@ -554,6 +564,57 @@ def funnel(
     summary["win_rate"] = summary["won_deals"] / closed_n if closed_n else float("nan")
     summary["as_of"] = None if as_of_day is None else pd.Timestamp(as_of_day * _NS_PER_DAY)
     return FunnelResult(stage_table, deal_table, by_period, by_owner, summary)
+
+
+def stage_durations(
+    history: pd.DataFrame,
+    *,
+    deal,
+    stage,
+    entered,
+    stages,
+    closed=None,
+    as_of=None,
+) -> pd.DataFrame:
+    """Time in stage from stage histories (one row per stage entry of a deal, as a CRM's
+    opportunity history export holds them).
+
+    A deal's entries are ordered by ``entered``; a stay ends when the next entry starts, or
+    at the deal's ``closed`` date for its last entry. The last stay of a deal without a
+    close date is still running: it is counted apart (``in_stage_now``, with its days so
+    far to ``as_of``, default the latest date in the history) and never mixed into the
+    completed durations, which would bias them downwards.
+
+    Returns a DataFrame indexed by stage (funnel order): ``entries``, ``completed``,
+    ``mean_days``, ``median_days`` (completed stays), ``in_stage_now`` and
+    ``mean_days_so_far``.
+    """
+    where = "stage_durations"
+    _require_frame(history, "history", where)
+    require_columns(history, {"deal": deal, "stage": stage, "entered": entered, "closed": closed}, where)
+    stages = _stage_list(stages, where)
+    lookup = {s: i for i, s in enumerate(stages)}
+    codes = _stage_codes(history[stage], lookup, stage, stages, where)
+    deal_codes, uniques = as_labels(history[deal], "deal", where)
+    days = as_datetime(history[entered], "entered", where) // _NS_PER_DAY
+    closed_d = _optional_days(history, closed, "closed", where)
+    as_of_day = _as_of_day(as_of, where)
+    if as_of_day is None:
+        as_of_day = int(days.max())
+        if closed_d is not None and (~closed_d[1]).any():
+            as_of_day = max(as_of_day, int(closed_d[0][~closed_d[1]].max()))
+    r = _native.stage_durations(deal_codes, len(uniques), codes, len(stages), np.ascontiguousarray(days, dtype=np.int64),
+                                None if closed_d is None else closed_d[0], as_of_day)
+    out = pd.DataFrame({
+        "entries": r["entries"],
+        "completed": r["completed"],
+        "mean_days": r["mean_days"],
+        "median_days": r["median_days"],
+        "in_stage_now": r["current"],
+        "mean_days_so_far": r["mean_days_current"],
+    }, index=pd.Index(stages, name="stage"))
+    out.attrs["as_of"] = pd.Timestamp(as_of_day * _NS_PER_DAY)
+    return out
 
 
 # ---------------------------------------------------------------------------------

@@ -228,6 +228,27 @@ TEST(Funnel, HandCheckedPipeline) {
   EXPECT_NEAR(g.weighted_pipeline, 10 + 100 + 270, 1e-12);
 }
 
+TEST(StageDurations, CompletedAndRunningStaysApart) {
+  // deal 0: stage 0 on day 0, stage 1 on day 10 (input out of order), closed day 25
+  // deal 1: stage 0 on day 5, still open
+  I64 deal{0, 0, 1};
+  std::vector<std::int32_t> stage{1, 0, 0};
+  I64 day{10, 0, 5};
+  I64 closed{25, 25, kNoDay};
+  auto r = stage_durations(deal, 2, stage, 2, day, closed, 30);
+  EXPECT_EQ(r.entries, (I64{2, 1}));
+  EXPECT_EQ(r.completed, (I64{1, 1}));
+  EXPECT_DOUBLE_EQ(r.mean_days[0], 10);
+  EXPECT_DOUBLE_EQ(r.median_days[1], 15);
+  EXPECT_EQ(r.current, (I64{1, 0}));
+  EXPECT_DOUBLE_EQ(r.mean_days_current[0], 25);
+  EXPECT_TRUE(std::isnan(r.mean_days_current[1]));
+  I64 early{8, 8, kNoDay};
+  EXPECT_THROW(stage_durations(deal, 2, stage, 2, day, early, 30), InvalidArgument);
+  std::vector<std::int32_t> bad_stage{2, 0, 0};
+  EXPECT_THROW(stage_durations(deal, 2, bad_stage, 2, day, closed, 30), InvalidArgument);
+}
+
 TEST(Funnel, BadInputIsAClearError) {
   std::vector<std::int32_t> stage{0, 3};
   std::vector<std::int8_t> status{kOpen, kWon};

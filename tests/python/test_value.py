@@ -317,6 +317,39 @@ def test_funnel_bad_input_is_a_clear_error(deals):
         cv.funnel(deals, **kw, owner="rep")
 
 
+def test_stage_durations_hand_checked():
+    h = pd.DataFrame({
+        "deal": [1, 1, 1, 2, 2, 3],
+        "stage": ["Lead", "Qualified", "Proposal", "Lead", "Qualified", "Lead"],
+        "entered": pd.to_datetime(["2020-01-01", "2020-01-11", "2020-01-31", "2020-01-05", "2020-01-08",
+                                   "2020-02-01"]),
+        "closed": pd.to_datetime(["2020-02-10", "2020-02-10", "2020-02-10", None, None, None]),
+    })
+    # shuffled rows: entries are ordered by date within each deal
+    d = cv.stage_durations(h.sample(frac=1, random_state=3), deal="deal", stage="stage", entered="entered",
+                           stages=STAGES, closed="closed", as_of="2020-02-11")
+    assert d["entries"].tolist() == [3, 2, 1]
+    assert d["completed"].tolist() == [2, 1, 1]  # deal 1 closed from Proposal after 10 days
+    np.testing.assert_allclose(d["mean_days"], [(10 + 3) / 2, 20, 10])
+    np.testing.assert_allclose(d["median_days"], [6.5, 20, 10])
+    assert d["in_stage_now"].tolist() == [1, 1, 0]  # deal 3 in Lead, deal 2 in Qualified
+    np.testing.assert_allclose(d["mean_days_so_far"], [10, 34, np.nan])
+    with pytest.raises(ValueError, match=r"unknown stage name\(s\) \['Proposal'\]"):
+        cv.stage_durations(h, deal="deal", stage="stage", entered="entered", stages=["Lead", "Qualified"])
+    bad = h.copy()
+    bad.loc[0, "closed"] = pd.Timestamp("2020-01-15")
+    bad.loc[1, "closed"] = pd.Timestamp("2020-01-15")
+    bad.loc[2, "closed"] = pd.Timestamp("2020-01-15")
+    with pytest.raises(ValueError, match="closes before it enters its last stage"):
+        cv.stage_durations(bad, deal="deal", stage="stage", entered="entered", stages=STAGES, closed="closed")
+    bad = h.copy()
+    bad.loc[4, "entered"] = pd.NaT
+    with pytest.raises(ValueError, match="entered has a missing date"):
+        cv.stage_durations(bad, deal="deal", stage="stage", entered="entered", stages=STAGES)
+    with pytest.raises(ValueError, match="history is empty"):
+        cv.stage_durations(h.iloc[:0], deal="deal", stage="stage", entered="entered", stages=STAGES)
+
+
 # ---------------------------------------------------------------------------------
 # Grading
 
@@ -479,7 +512,9 @@ def test_kaism_bad_input(accounts):
 
 
 def test_no_function_mutates_its_input(toy, deals, indicators, accounts):
-    frames = {"toy": toy, "deals": deals, "indicators": indicators, "accounts": accounts}
+    history = pd.DataFrame({"deal": [2, 1, 1], "stage": ["Qualified", "Lead", "Proposal"],
+                            "entered": ["2020-01-05", "2020-01-01", "2020-01-03"]})
+    frames = {"toy": toy, "deals": deals, "indicators": indicators, "accounts": accounts, "history": history}
     before = {k: v.copy(deep=True) for k, v in frames.items()}
     cv.cohort_retention(toy, customer="cust", date="day", amount="amount", order="order")
     cv.retention_metrics(toy, customer="cust", date="day", amount="amount", order="order")
@@ -488,6 +523,7 @@ def test_no_function_mutates_its_input(toy, deals, indicators, accounts):
     cv.grade(indicators, {"profit": 1, "days_overdue": 1}, directions={"days_overdue": "min"})
     cv.value_matrix("order_amount", "profit", data=indicators)
     cv.kaism(accounts, attractiveness={"volume": 1}, position={"relationship": 1})
+    cv.stage_durations(history, deal="deal", stage="stage", entered="entered", stages=STAGES)
     for k, v in frames.items():
         pd.testing.assert_frame_equal(v, before[k])
 

@@ -66,6 +66,26 @@ struct FunnelResult {
 
 CUSTMINE_VALUE_API FunnelResult funnel(const FunnelInput& in);
 
+/// Time in stage from stage histories (one row per stage entry of a deal, as a CRM's
+/// opportunity history holds them). A deal's entries are ordered by day (ties by input
+/// position); a stay ends when the next entry starts, or at the deal's close day for its
+/// last entry (completed stays). The last stay of a deal without a close day is still
+/// running at as_of (censored: reported apart, never mixed with completed stays).
+struct StageDurations {
+  std::vector<std::int64_t> entries;    ///< stays that started in stage s
+  std::vector<std::int64_t> completed;  ///< ... that ended
+  std::vector<double> mean_days, median_days;  ///< of completed stays (NaN if none)
+  std::vector<std::int64_t> current;    ///< stays still running
+  std::vector<double> mean_days_current;  ///< as_of - entry day of running stays (NaN without as_of)
+};
+
+/// deal: codes 0..n_deals-1; stage: 0..n_stages-1; day: entry day; closed: per row the
+/// deal's close day or kNoDay (may be empty; a deal's latest close day is used).
+CUSTMINE_VALUE_API StageDurations stage_durations(std::span<const std::int64_t> deal, std::int64_t n_deals,
+                                                  std::span<const std::int32_t> stage, std::int32_t n_stages,
+                                                  std::span<const std::int64_t> day,
+                                                  std::span<const std::int64_t> closed, std::int64_t as_of);
+
 }  // namespace custmine::value
 
 #ifdef CUSTMINE_HEADER_ONLY

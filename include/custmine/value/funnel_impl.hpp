@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "custmine/core/error.hpp"
 #include "custmine/core/matrix.hpp"
@@ -192,6 +193,75 @@ CUSTMINE_VALUE_API FunnelResult funnel(const FunnelInput& in) {
   r.mean_days_to_loss = detail::mean_of(to_loss);
   r.median_days_to_loss = detail::median_of(to_loss);
   r.mean_open_age = detail::mean_of(ages);
+  return r;
+}
+
+CUSTMINE_VALUE_API StageDurations stage_durations(std::span<const std::int64_t> deal, std::int64_t n_deals,
+                                                  std::span<const std::int32_t> stage, std::int32_t n_stages,
+                                                  std::span<const std::int64_t> day,
+                                                  std::span<const std::int64_t> closed, std::int64_t as_of) {
+  constexpr std::string_view where = "stage_durations";
+  const auto n = static_cast<Index>(deal.size());
+  check_nonempty(where, "history", n);
+  require(n_stages >= 1, where, "stages must hold at least one stage");
+  require(n_deals >= 1, where, "n_deals must be at least 1");
+  check_same_length(where, "deal", n, "stage", static_cast<Index>(stage.size()));
+  check_same_length(where, "deal", n, "entered", static_cast<Index>(day.size()));
+  if (!closed.empty()) check_same_length(where, "deal", n, "closed", static_cast<Index>(closed.size()));
+  std::vector<Index> start(n_deals + 1, 0);
+  std::vector<std::int64_t> end(n_deals, kNoDay);
+  for (Index i = 0; i < n; ++i) {
+    require(deal[i] >= 0 && deal[i] < n_deals, where, "deal code ", deal[i], " at row ", i, " is outside 0..", n_deals - 1);
+    require(stage[i] >= 0 && stage[i] < n_stages, where, "stage code ", stage[i], " at row ", i, " is outside 0..",
+            n_stages - 1);
+    require(day[i] != kNoDay, where, "entered has a missing date at row ", i);
+    ++start[deal[i] + 1];
+    if (!closed.empty() && closed[i] != kNoDay) end[deal[i]] = std::max(end[deal[i]], closed[i]);
+  }
+  std::partial_sum(start.begin(), start.end(), start.begin());
+  std::vector<Index> rows(n);
+  {
+    std::vector<Index> next(start.begin(), start.end() - 1);
+    for (Index i = 0; i < n; ++i) rows[next[deal[i]]++] = i;  // stable: input order within a deal
+  }
+  StageDurations r;
+  r.entries.assign(n_stages, 0);
+  r.completed.assign(n_stages, 0);
+  r.current.assign(n_stages, 0);
+  std::vector<std::vector<double>> stays(n_stages);
+  std::vector<double> running_sum(n_stages, 0.0);
+  for (std::int64_t d = 0; d < n_deals; ++d) {
+    const auto b = rows.begin() + start[d], e = rows.begin() + start[d + 1];
+    std::stable_sort(b, e, [&](Index x, Index y) { return day[x] < day[y]; });
+    for (auto it = b; it != e; ++it) {
+      const Index i = *it;
+      ++r.entries[stage[i]];
+      if (it + 1 != e) {
+        stays[stage[i]].push_back(static_cast<double>(day[*(it + 1)] - day[i]));
+        ++r.completed[stage[i]];
+      } else if (end[d] != kNoDay) {
+        if (end[d] < day[i]) fail(where, "deal at row ", i, " closes before it enters its last stage");
+        stays[stage[i]].push_back(static_cast<double>(end[d] - day[i]));
+        ++r.completed[stage[i]];
+      } else {
+        ++r.current[stage[i]];
+        if (as_of != kNoDay) {
+          if (as_of < day[i]) fail(where, "as_of is before the stage entry at row ", i);
+          running_sum[stage[i]] += static_cast<double>(as_of - day[i]);
+        }
+      }
+    }
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  r.mean_days.resize(n_stages);
+  r.median_days.resize(n_stages);
+  r.mean_days_current.resize(n_stages);
+  for (std::int32_t s = 0; s < n_stages; ++s) {
+    r.mean_days[s] = detail::mean_of(stays[s]);
+    r.median_days[s] = detail::median_of(std::move(stays[s]));
+    r.mean_days_current[s] =
+        as_of != kNoDay && r.current[s] > 0 ? running_sum[s] / static_cast<double>(r.current[s]) : nan;
+  }
   return r;
 }
 
