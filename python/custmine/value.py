@@ -118,6 +118,12 @@ def _amount_column(df: pd.DataFrame, spec, where: str) -> np.ndarray:
     return as_numeric(df[spec], "amount", where)
 
 
+def _required(where: str, **columns) -> None:
+    for arg, col in columns.items():
+        if col is None:
+            raise ValueError(f"{where}: {arg} must name a column, got None")
+
+
 def _check_choice(value, name: str, choices, where: str):
     if value not in choices:
         raise ValueError(f"{where}: {name} must be one of {list(choices)}, got {value!r}")
@@ -149,6 +155,7 @@ class CohortRetention(NamedTuple):
 
 def _cohort_native(transactions, customer, date, period, amount, order, returns, n_jobs, where):
     _require_frame(transactions, "transactions", where)
+    _required(where, customer=customer, date=date)
     require_columns(transactions, {"customer": customer, "date": date, "order": order}, where)
     per = _parse_period(period, where)
     _check_choice(returns, "returns", ("net", "exclude"), where)
@@ -469,6 +476,7 @@ def funnel(
     """
     where = "funnel"
     _require_frame(deals, "deals", where)
+    _required(where, stage=stage)
     require_columns(deals, {"stage": stage, "amount": amount, "won": won, "opened": opened, "closed": closed,
                             "owner": owner, "expected_close": expected_close, "stage_entered": stage_entered}, where)
     stages = _stage_list(stages, where)
@@ -591,6 +599,7 @@ def stage_durations(
     """
     where = "stage_durations"
     _require_frame(history, "history", where)
+    _required(where, deal=deal, stage=stage, entered=entered)
     require_columns(history, {"deal": deal, "stage": stage, "entered": entered, "closed": closed}, where)
     stages = _stage_list(stages, where)
     lookup = {s: i for i, s in enumerate(stages)}

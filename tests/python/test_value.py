@@ -200,6 +200,8 @@ def test_retention_metrics_match_pandas_on_online_retail(online_retail, period):
 def test_cohort_bad_input_is_a_clear_error(toy):
     with pytest.raises(ValueError, match="customer='nope' is not a column"):
         cv.cohort_retention(toy, customer="nope", date="day")
+    with pytest.raises(ValueError, match="date must name a column, got None"):
+        cv.cohort_retention(toy, customer="cust", date=None)
     with pytest.raises(ValueError, match="transactions is empty"):
         cv.cohort_retention(toy.iloc[:0], customer="cust", date="day")
     with pytest.raises(ValueError, match="transactions must be a pandas DataFrame"):
