@@ -33,6 +33,7 @@ __all__ = [
     "pyramid",
     "abc",
     "TierResult",
+    "QuantileScorer",
     "RFMScorer",
     "plot_segments",
     "plot_pyramid",
@@ -387,29 +388,43 @@ def abc(values, thresholds: Sequence[float] = (0.80, 0.95), labels: Sequence[str
 # A fitted scorer for new customers
 
 
-class RFMScorer(NativeModelMixin, TransformerMixin, BaseEstimator):
-    """Learns RFM score edges on a reference population and scores new customers.
+class QuantileScorer(NativeModelMixin, TransformerMixin, BaseEstimator):
+    """Learns quantile score edges per column on a reference population and scores new rows.
 
-    ``fit(X)`` takes three columns — recency, frequency, monetary (for example the first
-    three columns of :func:`rfm`'s table) — and stores, per column, the upper edge of
-    each of the first ``bins - 1`` equal-count bins. ``transform(X)`` returns scores
-    1..bins (recency reversed: recent = high): 1 + the number of edges the value is
-    strictly beyond. On the training population this equals :func:`rfm` with
-    ``ties="together"``. The model saves to the same JSON document as the C++
-    ``custmine::tiering::RfmScorer``.
+    For each column, ``fit`` stores the upper edge of each of the first ``bins - 1``
+    equal-count bins; ``transform`` returns scores 1..bins: 1 + the number of edges the
+    value is strictly beyond in the column's direction. On the training rows this is
+    ``ceil(min_rank * bins / n)``, i.e. :func:`rfm` with ``ties="together"``.
+
+    Parameters
+    ----------
+    bins : int
+        Score levels, 2..100.
+    higher_is_better : bool or sequence of bool
+        Scoring direction: one flag for every column, or one per column (False = a low
+        value scores high, as recency does).
     """
 
-    _native_class = _core.tiering.RfmScorer
+    _native_class = _core.tiering.QuantileScorer
 
-    def __init__(self, bins: int = 5):
+    def __init__(self, bins: int = 5, higher_is_better=True):
         self.bins = bins
+        self.higher_is_better = higher_is_better
+
+    def _directions(self, n_features: int) -> list:
+        h = self.higher_is_better
+        if isinstance(h, (bool, np.bool_)):
+            return [bool(h)] * n_features
+        flags = list(h)
+        if len(flags) != n_features or not all(isinstance(x, (bool, np.bool_)) for x in flags):
+            raise ValueError(f"{type(self).__name__}.fit: higher_is_better must be a bool or {n_features} bools "
+                             f"(one per column), got {h!r}")
+        return [bool(x) for x in flags]
 
     def fit(self, X, y=None):
-        _check_bins(self.bins, "RFMScorer")
+        _check_bins(self.bins, type(self).__name__)
         X = validate_X(self, X, reset=True)
-        if X.shape[1] != 3:
-            raise ValueError(f"RFMScorer.fit: X must have 3 columns (recency, frequency, monetary), got {X.shape[1]}")
-        native = _core.tiering.RfmScorer(int(self.bins))
+        native = self._native_class(int(self.bins), self._directions(X.shape[1]))
         native.fit(X)
         self._native = native
         return self
@@ -419,22 +434,46 @@ class RFMScorer(NativeModelMixin, TransformerMixin, BaseEstimator):
         X = validate_X(self, X, reset=False)
         return np.asarray(self._native.transform(X))
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # scores are integers whatever the input dtype
+        return tags
+
     @property
-    def edges_(self) -> pd.DataFrame:
-        """Score edges per column (rows: edge k between score k and k+1), in each column's
-        own units (recency in days, ascending scores mean more recent)."""
+    def edges_(self) -> np.ndarray:
+        """Edges, shape (n_features, bins - 1), in each column's own units."""
         self._check_fitted()
         e = np.asarray(self._native.edges, dtype=float)
-        return pd.DataFrame({"recency": -e[0], "frequency": e[1], "monetary": e[2]},
-                            index=pd.RangeIndex(1, self.bins, name="edge"))
+        signs = np.where(self._directions(e.shape[0]), 1.0, -1.0)
+        return e * signs[:, None]
+
+
+class RFMScorer(QuantileScorer):
+    """Scores new customers with the RFM edges of a reference population.
+
+    ``fit(X)`` takes three columns — recency, frequency, monetary (for example
+    ``rfm(...)[["recency", "frequency", "monetary"]]``); ``transform`` returns the
+    r, f, m scores 1..bins (recent = high). Scores of the reference customers equal
+    :func:`rfm` with ``ties="together"``; pass the scores to :func:`assign_segments` for
+    segment names. Saves to the same JSON document as the C++
+    ``custmine::tiering::QuantileScorer``.
+    """
+
+    def __init__(self, bins: int = 5):
+        self.bins = bins
+
+    @property
+    def higher_is_better(self):
+        return (False, True, True)
+
+    def fit(self, X, y=None):
+        n = np.shape(X)[1] if np.ndim(X) == 2 else None
+        if n is not None and n != 3:
+            raise ValueError(f"RFMScorer.fit: X must have 3 columns (recency, frequency, monetary), got {n}")
+        return super().fit(X, y)
 
     def get_feature_names_out(self, input_features=None):
         return np.array(["r_score", "f_score", "m_score"], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 # ---------------------------------------------------------------------------------

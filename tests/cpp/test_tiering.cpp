@@ -1,4 +1,4 @@
-// Tiering: RFM aggregation and scores, segments, pyramid, ABC, the fitted RfmScorer.
+// Tiering: RFM aggregation and scores, segments, pyramid, ABC, the fitted QuantileScorer.
 #include <gtest/gtest.h>
 
 #include "custmine/core/random.hpp"
@@ -200,7 +200,7 @@ TEST(Abc, CrossingCustomerIsInA) {
   EXPECT_THROW(pyramid_tiers<double>(std::vector<double>{}, one_big), InvalidArgument);
 }
 
-TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
+TEST(QuantileScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
   Tx t;
   Rng rng(9);
   for (int i = 0; i < 3000; ++i)
@@ -215,7 +215,7 @@ TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
     X(i, 1) = static_cast<double>(table.frequency[i]);
     X(i, 2) = table.monetary[i];
   }
-  RfmScorer s;
+  QuantileScorer s(QuantileScorer::Params{5, {false, true, true}});
   EXPECT_THROW(s.transform(X), NotFittedError);
   s.fit(X);
   auto scores = s.transform(X);
@@ -224,7 +224,7 @@ TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
     ASSERT_EQ(scores(i, 1), table.f_score[i]);
     ASSERT_EQ(scores(i, 2), table.m_score[i]);
   }
-  auto back = RfmScorer::from_document(from_json(to_json(s.to_document()), "RFMScorer"));
+  auto back = QuantileScorer::from_document(from_json(to_json(s.to_document()), "QuantileScorer"));
   EXPECT_EQ(back.edges(), s.edges());
   EXPECT_EQ(back.transform(X), scores);
   RowMatrix<double> two(2, 2);
@@ -232,5 +232,7 @@ TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
   EXPECT_THROW(s.transform(two), ShapeError);
   auto doc = s.to_document();
   doc.state["edges"] = json::array{json::array{1, 2}, json::array{}, json::array{}};
-  EXPECT_THROW(RfmScorer::from_document(doc), SerializationError);
+  EXPECT_THROW(QuantileScorer::from_document(doc), SerializationError);
+  QuantileScorer wrong_dirs(QuantileScorer::Params{5, {true}});
+  EXPECT_THROW(wrong_dirs.fit(X), ShapeError);
 }
