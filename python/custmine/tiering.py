@@ -55,7 +55,8 @@ def segment_rules() -> pd.DataFrame:
     Bounds are inclusive, on the 1..5 score scale: the ranges of Putler's RFM segment
     table (also the defaults of Hebbali's R package ``rfm``), matched in an order that
     gives every segment a region; "Lost" is the all-lowest cell (1-1-1). With
-    ``bins != 5`` scores are mapped to 1..5 by ``ceil(score * 5 / bins)`` before matching.
+    ``bins != 5`` scores are mapped linearly onto 1..5 before matching:
+    ``round(1 + 4 * (score - 1) / (bins - 1))``, halves rounded up (both ends kept).
     A customer matching no rule is in segment ``"Others"``. Pass a modified copy of this
     table as ``segments=`` to :func:`rfm` to override it.
     """
@@ -496,7 +497,7 @@ def plot_segments(table: pd.DataFrame, value: str = "monetary", ax=None):
     order = g["customers"].sort_values().index
     ax.barh([str(s) for s in order], g.loc[order, "customers"], color="#4C72B0")
     for y, s in enumerate(order):
-        ax.text(g.loc[s, "customers"], y, f"  {share[s]:.0%} of {value}", va="center", fontsize=8)
+        ax.text(g.loc[s, "customers"], y, f"  {share[s]:.0%} of value", va="center", fontsize=8)
     ax.set_xlabel("customers")
     ax.set_title("RFM segments")
     return ax

@@ -46,7 +46,8 @@ std::vector<std::int32_t> assign_segments(std::span<const std::int32_t> r, std::
                                           std::span<const std::int32_t> m, int bins,
                                           const std::vector<SegmentRule>& rules) {
   std::vector<std::int32_t> seg(r.size(), -1);
-  auto to5 = [bins](std::int32_t s) { return (s * 5 + bins - 1) / bins; };
+  // Map 1..bins linearly onto 1..5 (rounding half up), keeping both ends.
+  auto to5 = [bins](std::int32_t s) { return 1 + ((s - 1) * 8 + (bins - 1)) / (2 * (bins - 1)); };
   for (std::size_t i = 0; i < r.size(); ++i) {
     const int R = to5(r[i]), F = to5(f[i]), M = to5(m[i]);
     for (std::size_t k = 0; k < rules.size(); ++k) {

@@ -123,10 +123,15 @@ TEST(Rfm, SegmentsFollowTheRuleTable) {
         reached.insert(assign_segments(A, B, C, 5, rules)[0]);
       }
   for (int i = 0; i < static_cast<int>(rules.size()); ++i) EXPECT_TRUE(reached.count(i)) << rules[i].name;
-  // bins = 10 maps scores to 1..5 by ceil(s*5/10): 10 -> 5, 1 -> 1.
+  // Other bin counts map linearly onto 1..5: bins=10: 10 -> 5, 1 -> 1; bins=3: 2 -> 3.
   std::vector<std::int32_t> ten{10}, one{1};
   EXPECT_EQ(assign_segments(ten, ten, ten, 10, rules)[0], 0);
   EXPECT_EQ(rules[assign_segments(one, one, one, 10, rules)[0]].name, "Lost");
+  EXPECT_EQ(rules[assign_segments(one, one, one, 3, rules)[0]].name, "Lost");
+  std::vector<std::int32_t> two{2};
+  EXPECT_EQ(rules[assign_segments(two, two, two, 3, rules)[0]].name, "Need Attention");  // 3-3-3
+  std::vector<std::int32_t> six{6};  // bins=10: 6 -> 1 + (5*8+9)/18 = 3
+  EXPECT_EQ(rules[assign_segments(six, six, six, 10, rules)[0]].name, "Need Attention");
 }
 
 TEST(Rfm, BadInputIsAClearError) {

@@ -44,7 +44,8 @@ struct RfmParams {
 };
 
 /// One segment: inclusive score ranges on the 1..5 scale (scores for other bin counts
-/// are mapped to 1..5 by ceil(score * 5 / bins) before matching). First match wins.
+/// are mapped linearly onto 1..5, round(1 + 4 (score - 1) / (bins - 1)) with halves
+/// rounded up, before matching). First match wins.
 struct SegmentRule {
   std::string name;
   int r_lo = 1, r_hi = 5, f_lo = 1, f_hi = 5, m_lo = 1, m_hi = 5;
