@@ -212,7 +212,9 @@ def synthetic(n, n_customers, string_ids, seed=0):
     cust = rng.integers(0, n_customers, n)
     cust[: min(n, n_customers)] = np.arange(min(n, n_customers))
     dates = np.datetime64("2022-01-01") + rng.integers(0, 730 * 86400, n).astype("timedelta64[s]")
-    amount = np.round(rng.gamma(2.0, 20.0, n) * np.where(rng.random(n) < 0.03, -1, 1), 2)
+    # Quarter units are exact in binary, so sums agree across engines whatever their order
+    # (with cents, order-dependent rounding would reorder near-tied customers).
+    amount = np.round(rng.gamma(2.0, 20.0, n) * 4) / 4 * np.where(rng.random(n) < 0.03, -1, 1)
     order = np.arange(n) // 3  # ~3 lines per order
     df = pd.DataFrame({"customer": cust, "date": dates.astype("datetime64[ns]"), "amount": amount, "order": order})
     if string_ids:
