@@ -85,9 +85,9 @@ CUSTMINE_BIND_FAMILY(tiering) {
   m.def("rfm", [](const Array<std::int64_t>& customer, std::int64_t n_customers, const Array<std::int64_t>& day,
                   const Array<double>& amount, std::optional<Array<std::int64_t>> order, std::int64_t as_of_day,
                   int bins, const std::string& ties, const std::string& monetary, const std::string& returns,
-                  const std::vector<RuleTuple>& rules) {
+                  const std::vector<RuleTuple>& rules, int n_threads) {
         constexpr std::string_view w = "rfm";
-        tiering::RfmParams p{bins, parse_ties(ties), parse_monetary(monetary), parse_returns(returns)};
+        tiering::RfmParams p{bins, parse_ties(ties), parse_monetary(monetary), parse_returns(returns), n_threads};
         auto c = span1d(customer, w, "customer");
         auto d = span1d(day, w, "date");
         auto a = span1d(amount, w, "amount");
@@ -111,7 +111,7 @@ CUSTMINE_BIND_FAMILY(tiering) {
       },
       py::arg("customer"), py::arg("n_customers"), py::arg("day"), py::arg("amount"), py::arg("order"),
       py::arg("as_of_day"), py::arg("bins"), py::arg("ties"), py::arg("monetary"), py::arg("returns"),
-      py::arg("rules"));
+      py::arg("rules"), py::arg("n_threads"));
 
   m.def("pyramid", [](const Array<double>& values, std::vector<double> cuts) {
         auto v = span1d(values, "pyramid", "values");

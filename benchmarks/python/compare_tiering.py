@@ -215,7 +215,8 @@ def synthetic(n, n_customers, string_ids, seed=0):
     # Quarter units are exact in binary, so sums agree across engines whatever their order
     # (with cents, order-dependent rounding would reorder near-tied customers).
     amount = np.round(rng.gamma(2.0, 20.0, n) * 4) / 4 * np.where(rng.random(n) < 0.03, -1, 1)
-    order = np.arange(n) // 3  # ~3 lines per order
+    # An order belongs to one customer: lines of the same customer in the same week.
+    order = cust * 200 + (dates - np.datetime64("2022-01-01")).astype("timedelta64[W]").astype(np.int64)
     df = pd.DataFrame({"customer": cust, "date": dates.astype("datetime64[ns]"), "amount": amount, "order": order})
     if string_ids:
         df["customer"] = pd.Series(np.char.add("C", cust.astype(str)), dtype=object)

@@ -24,7 +24,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import _core
 from ._report import markdown_table
-from ._base import NativeModelMixin, as_datetime, as_labels, as_numeric, require_columns, validate_X
+from ._base import (NativeModelMixin, as_datetime, as_labels, as_numeric, require_columns, resolve_n_jobs,
+                    validate_X)
 
 __all__ = [
     "rfm",
@@ -89,10 +90,10 @@ def _rule_tuples(segments, where: str) -> list:
 
 def _segment_labels(codes: np.ndarray, rules: list) -> pd.Categorical:
     names = [r[0] for r in rules] if rules else list(segment_rules()["segment"])
-    categories = list(dict.fromkeys(names + [_OTHERS]))
-    lookup = np.array(names + [_OTHERS], dtype=object)
-    labels = lookup[np.where(codes < 0, len(names), codes)]
-    return pd.Categorical(labels, categories=categories)
+    categories = list(dict.fromkeys(names + [_OTHERS]))  # several rules may share a name
+    position = {name: i for i, name in enumerate(categories)}
+    lookup = np.array([position[n] for n in names] + [position[_OTHERS]], dtype=np.int64)
+    return pd.Categorical.from_codes(lookup[np.where(codes < 0, len(names), codes)], categories=categories)
 
 
 def assign_segments(r_score, f_score, m_score, *, bins: int = 5, segments=None) -> pd.Categorical:
@@ -165,6 +166,7 @@ def rfm(
     returns: str = "net",
     ties: str = "first",
     segments=None,
+    n_jobs=None,
 ) -> pd.DataFrame:
     """Recency, frequency and monetary value per customer, with scores and segments.
 
@@ -198,18 +200,21 @@ def rfm(
         "together" gives equal values the same score (bins may then be unequal).
     segments : DataFrame, optional
         Segment rule table like :func:`segment_rules` (the default).
+    n_jobs : int, optional
+        Threads (joblib's rule: None = 1, -1 = all cores). The result does not depend on it.
 
     Returns
     -------
     DataFrame indexed by customer id (sorted), with columns ``recency`` (days from the
     last purchase to ``as_of``; from the last row of any kind for a customer with no
     purchase), ``frequency``, ``monetary``, ``r_score``, ``f_score``, ``m_score`` (1..bins,
-    high is good: recent, frequent, valuable), ``rfm_code`` (e.g. "545"; with bins > 9
-    the scores are joined by "-"), ``rfm_score`` (sum of the three scores) and ``segment``.
+    high is good: recent, frequent, valuable), ``rfm_code`` (categorical, e.g. "545";
+    with bins > 9 the scores are joined by "-"), ``rfm_score`` (sum of the three scores) and ``segment``.
     The input is never modified.
     """
     where = "rfm"
     bins = _check_bins(bins, where)
+    threads = resolve_n_jobs(n_jobs, f"{where}: n_jobs")
     _check_choice(monetary, "monetary", ("sum", "mean"), where)
     _check_choice(returns, "returns", ("net", "exclude"), where)
     _check_choice(ties, "ties", ("first", "together"), where)
@@ -231,7 +236,12 @@ def rfm(
     amt = _amount(transactions, amount, n, where)
     order_codes = None
     if order is not None:
-        order_codes, _ = as_labels(_column(transactions, order, "order", where), "order", where, sort=False)
+        # Integer order ids go to the core as they are; other labels are coded first.
+        order_col = _column(transactions, order, "order", where)
+        if pd.api.types.is_integer_dtype(order_col.dtype) and not pd.api.types.is_bool_dtype(order_col.dtype):
+            order_codes = np.ascontiguousarray(order_col.to_numpy(dtype=np.int64))
+        else:
+            order_codes, _ = as_labels(order_col, "order", where, sort=False)
     for arg, arr in (("date", days), ("amount", amt)) + ((("order", order_codes),) if order_codes is not None else ()):
         if len(arr) != len(codes):
             raise ValueError(f"{where}: {arg} has {len(arr)} rows but customer has {len(codes)}")
@@ -253,7 +263,8 @@ def rfm(
             last = pd.Timestamp(last_day * _NS_PER_DAY).date()
             raise ValueError(f"{where}: as_of {ts.date()} is before the last transaction ({last})")
 
-    out = _core.tiering.rfm(codes, len(uniques), days, amt, order_codes, as_of_day, bins, ties, monetary, returns, rules)
+    out = _core.tiering.rfm(codes, len(uniques), days, amt, order_codes, as_of_day, bins, ties, monetary, returns, rules,
+                            threads)
     name = customer if isinstance(customer, str) else (getattr(cust, "name", None) or "customer")
     table = pd.DataFrame(
         {
@@ -274,10 +285,13 @@ def rfm(
     return table
 
 
-def _codes(r, f, m, bins):
-    if bins <= 9:
-        return pd.Series(r.astype(str), dtype=object).str.cat([f.astype(str), m.astype(str)]).to_numpy(dtype=object)
-    return np.array([f"{a}-{b}-{c}" for a, b, c in zip(r, f, m)], dtype=object)
+def _codes(r, f, m, bins) -> pd.Categorical:
+    """rfm_code as a categorical over all bins**3 codes ("111".."555"; "-"-joined when bins > 9)."""
+    sep = "" if bins <= 9 else "-"
+    levels = np.arange(1, bins + 1).astype(str)
+    names = [f"{a}{sep}{b}{sep}{c}" for a in levels for b in levels for c in levels]
+    codes = ((r.astype(np.int64) - 1) * bins + (f - 1)) * bins + (m - 1)
+    return pd.Categorical.from_codes(codes, categories=names)
 
 
 # ---------------------------------------------------------------------------------

@@ -140,15 +140,6 @@ TEST(Factorize, SortedCodesForDenseAndSparseIds) {
   for (std::size_t i = 0; i < big.size(); ++i) ASSERT_EQ(h.uniques[h.codes[i]], big[i]);
 }
 
-TEST(PairSetTest, InsertsEachPairOnce) {
-  PairSet s;
-  EXPECT_TRUE(s.insert(1, 2));
-  EXPECT_FALSE(s.insert(1, 2));
-  EXPECT_TRUE(s.insert(2, 1));
-  for (int i = 0; i < 10000; ++i) s.insert(i % 97, i % 89);
-  EXPECT_EQ(s.size(), 97u * 89u);
-}
-
 TEST(Json, RoundTripAndNonFiniteNumbers) {
   ModelDocument d;
   d.estimator = "Thing";

@@ -61,6 +61,28 @@ TEST(Rfm, OrdersSharedBetweenCustomersCountForEach) {
   EXPECT_EQ(r.frequency, (std::vector<std::int64_t>{1, 2}));
 }
 
+TEST(Rfm, SameTableForEveryThreadCount) {
+  Rng rng(21);
+  Tx t;
+  for (int i = 0; i < 50000; ++i)
+    t.add(static_cast<std::int64_t>(rng.below(3001)), static_cast<std::int64_t>(rng.below(900)),
+          (rng.uniform() - 0.05) * 100.0, static_cast<std::int64_t>(rng.below(20000)) - 7000);
+  RfmParams p;
+  auto one = rfm<double>(t.customer, 3001, t.day, t.amount, t.order, 1000, p);
+  for (int threads : {2, 3, 7}) {
+    p.n_threads = threads;
+    auto many = rfm<double>(t.customer, 3001, t.day, t.amount, t.order, 1000, p);
+    EXPECT_EQ(many.monetary, one.monetary);  // bitwise: same summation order
+    EXPECT_EQ(many.frequency, one.frequency);
+    EXPECT_EQ(many.recency, one.recency);
+    EXPECT_EQ(many.r_score, one.r_score);
+    EXPECT_EQ(many.m_score, one.m_score);
+    EXPECT_EQ(many.segment, one.segment);
+  }
+  p.n_threads = 0;
+  EXPECT_THROW(rfm<double>(t.customer, 3001, t.day, t.amount, t.order, 1000, p), InvalidArgument);
+}
+
 TEST(Rfm, TieRules) {
   // Ten customers with frequencies 1,1,1,1,1,1,2,2,3,4 (one row each, day = customer).
   std::vector<std::int64_t> freq{1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
@@ -129,9 +151,9 @@ TEST(Rfm, SegmentsFollowTheRuleTable) {
   EXPECT_EQ(rules[assign_segments(one, one, one, 10, rules)[0]].name, "Lost");
   EXPECT_EQ(rules[assign_segments(one, one, one, 3, rules)[0]].name, "Lost");
   std::vector<std::int32_t> two{2};
-  EXPECT_EQ(rules[assign_segments(two, two, two, 3, rules)[0]].name, "Need Attention");  // 3-3-3
+  EXPECT_EQ(rules[assign_segments(two, two, two, 3, rules)[0]].name, "Loyal Customers");  // 3-3-3
   std::vector<std::int32_t> six{6};  // bins=10: 6 -> 1 + (5*8+9)/18 = 3
-  EXPECT_EQ(rules[assign_segments(six, six, six, 10, rules)[0]].name, "Need Attention");
+  EXPECT_EQ(rules[assign_segments(six, six, six, 10, rules)[0]].name, "Loyal Customers");  // 3-3-3
 }
 
 TEST(Rfm, BadInputIsAClearError) {

@@ -20,7 +20,7 @@ def test_error_hierarchy_is_value_error():
     assert issubclass(custmine.SerializationError, custmine.CustmineError)
     with pytest.raises(custmine.CustmineError, match="rfm: bins must be an integer in 2..100"):
         _core.tiering.rfm(np.zeros(1, np.int64), 1, np.zeros(1, np.int64), np.ones(1), None, 0, 1, "first", "sum",
-                          "net", [])
+                          "net", [], 1)
 
 
 def test_not_fitted_maps_to_sklearn():

@@ -38,6 +38,7 @@ def test_rfm_hand_checked(small):
     assert list(t["r_score"]) == [1, 3, 2]
     assert list(t["f_score"]) == [2, 3, 1]
     assert list(t["rfm_code"]) == ["122", "333", "211"]
+    assert t["rfm_code"].dtype == "category"
     assert list(t["rfm_score"]) == [5, 9, 4]
     assert t.attrs["as_of"] == pd.Timestamp("2024-01-30")
 
@@ -115,6 +116,20 @@ def test_rfm_bad_values(small):
         rfm(small.iloc[:0], customer="cust", date="when", amount="value")
     with pytest.raises(ValueError, match="expected a pandas DataFrame"):
         rfm([1, 2], customer="cust", date="when", amount="value")
+
+
+def test_rfm_thread_count_invariance():
+    rng = np.random.default_rng(8)
+    n = 30_000
+    tx = pd.DataFrame({"c": rng.integers(0, 2_000, n).astype(str),
+                       "d": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+                       "a": rng.normal(50, 30, n), "o": rng.integers(0, 9_000, n)})
+    base = rfm(tx, customer="c", date="d", amount="a", order="o", n_jobs=1)
+    for n_jobs in (2, -1):
+        pd.testing.assert_frame_equal(rfm(tx, customer="c", date="d", amount="a", order="o", n_jobs=n_jobs), base,
+                                      check_exact=True)
+    with pytest.raises(ValueError, match="n_jobs must be a non-zero integer"):
+        rfm(tx, customer="c", date="d", amount="a", n_jobs=0)
 
 
 def test_pyramid_and_abc_hand_checked():

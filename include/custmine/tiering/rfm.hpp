@@ -40,6 +40,7 @@ struct RfmParams {
   Ties ties = Ties::First;
   Monetary monetary = Monetary::Sum;
   Returns returns = Returns::Net;
+  int n_threads = 1;  ///< joblib's rule; results do not depend on it
   void validate() const;
 };
 
@@ -66,9 +67,9 @@ struct RfmTable {
   [[nodiscard]] std::size_t size() const { return recency.size(); }
 };
 
-/// RFM over transactions already coded: customer in [0, n_customers), day as days since
-/// the epoch, order codes >= 0 (empty span: count rows). as_of must not precede the last
-/// transaction day.
+/// RFM over transactions with customers already coded: customer in [0, n_customers),
+/// day as days since the epoch, order as any int64 order ids (an empty span counts
+/// purchase rows instead). as_of must not precede the last transaction day.
 template <class T>
 RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
              std::span<const std::int64_t> day, std::span<const T> amount,
