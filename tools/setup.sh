@@ -26,11 +26,11 @@ PY="${PYTHON:-python3}"
 req_args=()
 for f in requirements/*.txt; do req_args+=(-r "$f"); done
 echo "setup: pip requirements (${req_args[*]})"
-"$PY" -m pip install -q --disable-pip-version-check "${req_args[@]}"
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${req_args[@]}"
 
 if [ "${CUSTMINE_SKIP_INSTALL:-0}" != "1" ]; then
   echo "setup: building and installing custmine (pip install .)"
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
   export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
-  "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation .
+  "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation .
 fi
