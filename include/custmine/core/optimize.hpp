@@ -1,5 +1,5 @@
 // Small smooth unconstrained minimiser: L-BFGS with a backtracking Armijo line search,
-// followed by optional Newton polishing with a finite-difference Hessian of the gradient.
+// followed, when it stops short of the tolerance, by Newton steps with a finite-difference Hessian of the gradient.
 //
 // Reference: D. C. Liu & J. Nocedal (1989), "On the limited memory BFGS method for
 // large scale optimization", Math. Programming 45 (two-loop recursion); Nocedal &
@@ -141,9 +141,10 @@ LbfgsResult lbfgs(FG&& fg, Eigen::VectorXd x0, const LbfgsOptions& opt = {}) {
   }
   res.iterations = it;
 
-  // Newton polishing: few parameters, so the Hessian of the analytic gradient is cheap
-  // and a couple of full steps take the gradient to rounding level.
-  for (int k = 0; k < opt.newton_steps; ++k) {
+  // Newton rescue: when L-BFGS stops short of the tolerance (flat or badly scaled
+  // valleys), a few full Newton steps with the Hessian of the analytic gradient usually
+  // finish the job; few parameters make the Hessian cheap.
+  for (int k = 0; k < opt.newton_steps && g.lpNorm<Eigen::Infinity>() > opt.gtol; ++k) {
     Eigen::MatrixXd H = hessian_from_gradient(fg, x, opt.hessian_step, &res.evaluations);
     Eigen::LLT<Eigen::MatrixXd> llt(H);
     if (llt.info() != Eigen::Success) break;
