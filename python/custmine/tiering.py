@@ -24,7 +24,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import _core
 from ._report import markdown_table
-from ._base import NativeModelMixin, as_datetime, as_labels, as_numeric, require_columns, validate_X
+from ._base import (NativeModelMixin, as_datetime, as_labels, as_numeric, require_columns, resolve_n_jobs,
+                    validate_X)
 
 __all__ = [
     "rfm",
@@ -33,6 +34,7 @@ __all__ = [
     "pyramid",
     "abc",
     "TierResult",
+    "QuantileScorer",
     "RFMScorer",
     "plot_segments",
     "plot_pyramid",
@@ -54,7 +56,8 @@ def segment_rules() -> pd.DataFrame:
     Bounds are inclusive, on the 1..5 score scale: the ranges of Putler's RFM segment
     table (also the defaults of Hebbali's R package ``rfm``), matched in an order that
     gives every segment a region; "Lost" is the all-lowest cell (1-1-1). With
-    ``bins != 5`` scores are mapped to 1..5 by ``ceil(score * 5 / bins)`` before matching.
+    ``bins != 5`` scores are mapped linearly onto 1..5 before matching:
+    ``round(1 + 4 * (score - 1) / (bins - 1))``, halves rounded up (both ends kept).
     A customer matching no rule is in segment ``"Others"``. Pass a modified copy of this
     table as ``segments=`` to :func:`rfm` to override it.
     """
@@ -87,10 +90,10 @@ def _rule_tuples(segments, where: str) -> list:
 
 def _segment_labels(codes: np.ndarray, rules: list) -> pd.Categorical:
     names = [r[0] for r in rules] if rules else list(segment_rules()["segment"])
-    categories = list(dict.fromkeys(names + [_OTHERS]))
-    lookup = np.array(names + [_OTHERS], dtype=object)
-    labels = lookup[np.where(codes < 0, len(names), codes)]
-    return pd.Categorical(labels, categories=categories)
+    categories = list(dict.fromkeys(names + [_OTHERS]))  # several rules may share a name
+    position = {name: i for i, name in enumerate(categories)}
+    lookup = np.array([position[n] for n in names] + [position[_OTHERS]], dtype=np.int64)
+    return pd.Categorical.from_codes(lookup[np.where(codes < 0, len(names), codes)], categories=categories)
 
 
 def assign_segments(r_score, f_score, m_score, *, bins: int = 5, segments=None) -> pd.Categorical:
@@ -163,6 +166,7 @@ def rfm(
     returns: str = "net",
     ties: str = "first",
     segments=None,
+    n_jobs=None,
 ) -> pd.DataFrame:
     """Recency, frequency and monetary value per customer, with scores and segments.
 
@@ -196,18 +200,21 @@ def rfm(
         "together" gives equal values the same score (bins may then be unequal).
     segments : DataFrame, optional
         Segment rule table like :func:`segment_rules` (the default).
+    n_jobs : int, optional
+        Threads (joblib's rule: None = 1, -1 = all cores). The result does not depend on it.
 
     Returns
     -------
     DataFrame indexed by customer id (sorted), with columns ``recency`` (days from the
     last purchase to ``as_of``; from the last row of any kind for a customer with no
     purchase), ``frequency``, ``monetary``, ``r_score``, ``f_score``, ``m_score`` (1..bins,
-    high is good: recent, frequent, valuable), ``rfm_code`` (e.g. "545"; with bins > 9
-    the scores are joined by "-"), ``rfm_score`` (sum of the three scores) and ``segment``.
+    high is good: recent, frequent, valuable), ``rfm_code`` (categorical, e.g. "545";
+    with bins > 9 the scores are joined by "-"), ``rfm_score`` (sum of the three scores) and ``segment``.
     The input is never modified.
     """
     where = "rfm"
     bins = _check_bins(bins, where)
+    threads = resolve_n_jobs(n_jobs, f"{where}: n_jobs")
     _check_choice(monetary, "monetary", ("sum", "mean"), where)
     _check_choice(returns, "returns", ("net", "exclude"), where)
     _check_choice(ties, "ties", ("first", "together"), where)
@@ -229,7 +236,12 @@ def rfm(
     amt = _amount(transactions, amount, n, where)
     order_codes = None
     if order is not None:
-        order_codes, _ = as_labels(_column(transactions, order, "order", where), "order", where, sort=False)
+        # Integer order ids go to the core as they are; other labels are coded first.
+        order_col = _column(transactions, order, "order", where)
+        if pd.api.types.is_integer_dtype(order_col.dtype) and not pd.api.types.is_bool_dtype(order_col.dtype):
+            order_codes = np.ascontiguousarray(order_col.to_numpy(dtype=np.int64))
+        else:
+            order_codes, _ = as_labels(order_col, "order", where, sort=False)
     for arg, arr in (("date", days), ("amount", amt)) + ((("order", order_codes),) if order_codes is not None else ()):
         if len(arr) != len(codes):
             raise ValueError(f"{where}: {arg} has {len(arr)} rows but customer has {len(codes)}")
@@ -251,7 +263,8 @@ def rfm(
             last = pd.Timestamp(last_day * _NS_PER_DAY).date()
             raise ValueError(f"{where}: as_of {ts.date()} is before the last transaction ({last})")
 
-    out = _core.tiering.rfm(codes, len(uniques), days, amt, order_codes, as_of_day, bins, ties, monetary, returns, rules)
+    out = _core.tiering.rfm(codes, len(uniques), days, amt, order_codes, as_of_day, bins, ties, monetary, returns, rules,
+                            threads)
     name = customer if isinstance(customer, str) else (getattr(cust, "name", None) or "customer")
     table = pd.DataFrame(
         {
@@ -272,10 +285,13 @@ def rfm(
     return table
 
 
-def _codes(r, f, m, bins):
-    if bins <= 9:
-        return pd.Series(r.astype(str), dtype=object).str.cat([f.astype(str), m.astype(str)]).to_numpy(dtype=object)
-    return np.array([f"{a}-{b}-{c}" for a, b, c in zip(r, f, m)], dtype=object)
+def _codes(r, f, m, bins) -> pd.Categorical:
+    """rfm_code as a categorical over all bins**3 codes ("111".."555"; "-"-joined when bins > 9)."""
+    sep = "" if bins <= 9 else "-"
+    levels = np.arange(1, bins + 1).astype(str)
+    names = [f"{a}{sep}{b}{sep}{c}" for a in levels for b in levels for c in levels]
+    codes = ((r.astype(np.int64) - 1) * bins + (f - 1)) * bins + (m - 1)
+    return pd.Categorical.from_codes(codes, categories=names)
 
 
 # ---------------------------------------------------------------------------------
@@ -387,29 +403,43 @@ def abc(values, thresholds: Sequence[float] = (0.80, 0.95), labels: Sequence[str
 # A fitted scorer for new customers
 
 
-class RFMScorer(NativeModelMixin, TransformerMixin, BaseEstimator):
-    """Learns RFM score edges on a reference population and scores new customers.
+class QuantileScorer(NativeModelMixin, TransformerMixin, BaseEstimator):
+    """Learns quantile score edges per column on a reference population and scores new rows.
 
-    ``fit(X)`` takes three columns — recency, frequency, monetary (for example the first
-    three columns of :func:`rfm`'s table) — and stores, per column, the upper edge of
-    each of the first ``bins - 1`` equal-count bins. ``transform(X)`` returns scores
-    1..bins (recency reversed: recent = high): 1 + the number of edges the value is
-    strictly beyond. On the training population this equals :func:`rfm` with
-    ``ties="together"``. The model saves to the same JSON document as the C++
-    ``custmine::tiering::RfmScorer``.
+    For each column, ``fit`` stores the upper edge of each of the first ``bins - 1``
+    equal-count bins; ``transform`` returns scores 1..bins: 1 + the number of edges the
+    value is strictly beyond in the column's direction. On the training rows this is
+    ``ceil(min_rank * bins / n)``, i.e. :func:`rfm` with ``ties="together"``.
+
+    Parameters
+    ----------
+    bins : int
+        Score levels, 2..100.
+    higher_is_better : bool or sequence of bool
+        Scoring direction: one flag for every column, or one per column (False = a low
+        value scores high, as recency does).
     """
 
-    _native_class = _core.tiering.RfmScorer
+    _native_class = _core.tiering.QuantileScorer
 
-    def __init__(self, bins: int = 5):
+    def __init__(self, bins: int = 5, higher_is_better=True):
         self.bins = bins
+        self.higher_is_better = higher_is_better
+
+    def _directions(self, n_features: int) -> list:
+        h = self.higher_is_better
+        if isinstance(h, (bool, np.bool_)):
+            return [bool(h)] * n_features
+        flags = list(h)
+        if len(flags) != n_features or not all(isinstance(x, (bool, np.bool_)) for x in flags):
+            raise ValueError(f"{type(self).__name__}.fit: higher_is_better must be a bool or {n_features} bools "
+                             f"(one per column), got {h!r}")
+        return [bool(x) for x in flags]
 
     def fit(self, X, y=None):
-        _check_bins(self.bins, "RFMScorer")
+        _check_bins(self.bins, type(self).__name__)
         X = validate_X(self, X, reset=True)
-        if X.shape[1] != 3:
-            raise ValueError(f"RFMScorer.fit: X must have 3 columns (recency, frequency, monetary), got {X.shape[1]}")
-        native = _core.tiering.RfmScorer(int(self.bins))
+        native = self._native_class(int(self.bins), self._directions(X.shape[1]))
         native.fit(X)
         self._native = native
         return self
@@ -419,22 +449,46 @@ class RFMScorer(NativeModelMixin, TransformerMixin, BaseEstimator):
         X = validate_X(self, X, reset=False)
         return np.asarray(self._native.transform(X))
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # scores are integers whatever the input dtype
+        return tags
+
     @property
-    def edges_(self) -> pd.DataFrame:
-        """Score edges per column (rows: edge k between score k and k+1), in each column's
-        own units (recency in days, ascending scores mean more recent)."""
+    def edges_(self) -> np.ndarray:
+        """Edges, shape (n_features, bins - 1), in each column's own units."""
         self._check_fitted()
         e = np.asarray(self._native.edges, dtype=float)
-        return pd.DataFrame({"recency": -e[0], "frequency": e[1], "monetary": e[2]},
-                            index=pd.RangeIndex(1, self.bins, name="edge"))
+        signs = np.where(self._directions(e.shape[0]), 1.0, -1.0)
+        return e * signs[:, None]
+
+
+class RFMScorer(QuantileScorer):
+    """Scores new customers with the RFM edges of a reference population.
+
+    ``fit(X)`` takes three columns — recency, frequency, monetary (for example
+    ``rfm(...)[["recency", "frequency", "monetary"]]``); ``transform`` returns the
+    r, f, m scores 1..bins (recent = high). Scores of the reference customers equal
+    :func:`rfm` with ``ties="together"``; pass the scores to :func:`assign_segments` for
+    segment names. Saves to the same JSON document as the C++
+    ``custmine::tiering::QuantileScorer``.
+    """
+
+    def __init__(self, bins: int = 5):
+        self.bins = bins
+
+    @property
+    def higher_is_better(self):
+        return (False, True, True)
+
+    def fit(self, X, y=None):
+        n = np.shape(X)[1] if np.ndim(X) == 2 else None
+        if n is not None and n != 3:
+            raise ValueError(f"RFMScorer.fit: X must have 3 columns (recency, frequency, monetary), got {n}")
+        return super().fit(X, y)
 
     def get_feature_names_out(self, input_features=None):
         return np.array(["r_score", "f_score", "m_score"], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 # ---------------------------------------------------------------------------------
@@ -457,7 +511,7 @@ def plot_segments(table: pd.DataFrame, value: str = "monetary", ax=None):
     order = g["customers"].sort_values().index
     ax.barh([str(s) for s in order], g.loc[order, "customers"], color="#4C72B0")
     for y, s in enumerate(order):
-        ax.text(g.loc[s, "customers"], y, f"  {share[s]:.0%} of {value}", va="center", fontsize=8)
+        ax.text(g.loc[s, "customers"], y, f"  {share[s]:.0%} of value", va="center", fontsize=8)
     ax.set_xlabel("customers")
     ax.set_title("RFM segments")
     return ax

@@ -1,4 +1,4 @@
-// Tiering: RFM aggregation and scores, segments, pyramid, ABC, the fitted RfmScorer.
+// Tiering: RFM aggregation and scores, segments, pyramid, ABC, the fitted QuantileScorer.
 #include <gtest/gtest.h>
 
 #include "custmine/core/random.hpp"
@@ -59,6 +59,28 @@ TEST(Rfm, OrdersSharedBetweenCustomersCountForEach) {
   t.add(0, 3, 1.0, 7);
   auto r = rfm<double>(t.customer, 2, t.day, t.amount, t.order, 3, RfmParams{});
   EXPECT_EQ(r.frequency, (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(Rfm, SameTableForEveryThreadCount) {
+  Rng rng(21);
+  Tx t;
+  for (int i = 0; i < 50000; ++i)
+    t.add(static_cast<std::int64_t>(rng.below(3001)), static_cast<std::int64_t>(rng.below(900)),
+          (rng.uniform() - 0.05) * 100.0, static_cast<std::int64_t>(rng.below(20000)) - 7000);
+  RfmParams p;
+  auto one = rfm<double>(t.customer, 3001, t.day, t.amount, t.order, 1000, p);
+  for (int threads : {2, 3, 7}) {
+    p.n_threads = threads;
+    auto many = rfm<double>(t.customer, 3001, t.day, t.amount, t.order, 1000, p);
+    EXPECT_EQ(many.monetary, one.monetary);  // bitwise: same summation order
+    EXPECT_EQ(many.frequency, one.frequency);
+    EXPECT_EQ(many.recency, one.recency);
+    EXPECT_EQ(many.r_score, one.r_score);
+    EXPECT_EQ(many.m_score, one.m_score);
+    EXPECT_EQ(many.segment, one.segment);
+  }
+  p.n_threads = 0;
+  EXPECT_THROW(rfm<double>(t.customer, 3001, t.day, t.amount, t.order, 1000, p), InvalidArgument);
 }
 
 TEST(Rfm, TieRules) {
@@ -123,10 +145,15 @@ TEST(Rfm, SegmentsFollowTheRuleTable) {
         reached.insert(assign_segments(A, B, C, 5, rules)[0]);
       }
   for (int i = 0; i < static_cast<int>(rules.size()); ++i) EXPECT_TRUE(reached.count(i)) << rules[i].name;
-  // bins = 10 maps scores to 1..5 by ceil(s*5/10): 10 -> 5, 1 -> 1.
+  // Other bin counts map linearly onto 1..5: bins=10: 10 -> 5, 1 -> 1; bins=3: 2 -> 3.
   std::vector<std::int32_t> ten{10}, one{1};
   EXPECT_EQ(assign_segments(ten, ten, ten, 10, rules)[0], 0);
   EXPECT_EQ(rules[assign_segments(one, one, one, 10, rules)[0]].name, "Lost");
+  EXPECT_EQ(rules[assign_segments(one, one, one, 3, rules)[0]].name, "Lost");
+  std::vector<std::int32_t> two{2};
+  EXPECT_EQ(rules[assign_segments(two, two, two, 3, rules)[0]].name, "Loyal Customers");  // 3-3-3
+  std::vector<std::int32_t> six{6};  // bins=10: 6 -> 1 + (5*8+9)/18 = 3
+  EXPECT_EQ(rules[assign_segments(six, six, six, 10, rules)[0]].name, "Loyal Customers");  // 3-3-3
 }
 
 TEST(Rfm, BadInputIsAClearError) {
@@ -200,7 +227,7 @@ TEST(Abc, CrossingCustomerIsInA) {
   EXPECT_THROW(pyramid_tiers<double>(std::vector<double>{}, one_big), InvalidArgument);
 }
 
-TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
+TEST(QuantileScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
   Tx t;
   Rng rng(9);
   for (int i = 0; i < 3000; ++i)
@@ -215,7 +242,7 @@ TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
     X(i, 1) = static_cast<double>(table.frequency[i]);
     X(i, 2) = table.monetary[i];
   }
-  RfmScorer s;
+  QuantileScorer s(QuantileScorer::Params{5, {false, true, true}});
   EXPECT_THROW(s.transform(X), NotFittedError);
   s.fit(X);
   auto scores = s.transform(X);
@@ -224,7 +251,7 @@ TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
     ASSERT_EQ(scores(i, 1), table.f_score[i]);
     ASSERT_EQ(scores(i, 2), table.m_score[i]);
   }
-  auto back = RfmScorer::from_document(from_json(to_json(s.to_document()), "RFMScorer"));
+  auto back = QuantileScorer::from_document(from_json(to_json(s.to_document()), "QuantileScorer"));
   EXPECT_EQ(back.edges(), s.edges());
   EXPECT_EQ(back.transform(X), scores);
   RowMatrix<double> two(2, 2);
@@ -232,5 +259,7 @@ TEST(RfmScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
   EXPECT_THROW(s.transform(two), ShapeError);
   auto doc = s.to_document();
   doc.state["edges"] = json::array{json::array{1, 2}, json::array{}, json::array{}};
-  EXPECT_THROW(RfmScorer::from_document(doc), SerializationError);
+  EXPECT_THROW(QuantileScorer::from_document(doc), SerializationError);
+  QuantileScorer wrong_dirs(QuantileScorer::Params{5, {true}});
+  EXPECT_THROW(wrong_dirs.fit(X), ShapeError);
 }
