@@ -252,4 +252,48 @@ CUSTMINE_BIND_FAMILY(value) {
   m.def("quadrants", [](const Array<double>& x, const Array<double>& y, double sx, double sy) {
         return to_numpy(value::quadrants(span1d(x, "quadrants", "x"), span1d(y, "quadrants", "y"), sx, sy));
       }, py::arg("x"), py::arg("y"), py::arg("split_x"), py::arg("split_y"));
+
+  py::class_<value::WeightedGrader>(m, "Grader")
+      .def(py::init([](const std::string& method, std::vector<double> weights, std::vector<std::uint8_t> higher,
+                       std::vector<double> cum_shares, std::vector<double> thresholds) {
+             value::WeightedGrader::Params p;
+             p.scaling = parse_scaling(method);
+             p.weights = std::move(weights);
+             p.higher_is_better = std::move(higher);
+             p.cum_shares = std::move(cum_shares);
+             p.thresholds = std::move(thresholds);
+             p.validate();
+             return value::WeightedGrader(std::move(p));
+           }),
+           py::arg("method"), py::arg("weights"), py::arg("higher_is_better"), py::arg("cum_shares"),
+           py::arg("thresholds"))
+      .def("fit", [](value::WeightedGrader& g, const Array<double>& X) {
+            if (X.ndim() != 2) fail<ShapeError>("Grader::fit", "X must be 2-dimensional");
+            Eigen::Map<const RowMatrix<double>> map(X.data(), X.shape(0), X.shape(1));
+            py::gil_scoped_release nogil;
+            g.fit(map);
+          }, py::arg("X"))
+      .def("score", [](const value::WeightedGrader& g, const Array<double>& X) {
+            if (X.ndim() != 2) fail<ShapeError>("Grader::transform", "X must be 2-dimensional");
+            Eigen::Map<const RowMatrix<double>> map(X.data(), X.shape(0), X.shape(1));
+            value::ScoreResult r;
+            std::vector<std::int32_t> grades;
+            {
+              py::gil_scoped_release nogil;
+              r = g.score(map);
+              grades = g.grade(r.score);
+            }
+            py::dict out;
+            out["scaled"] = r.scaled;
+            out["contribution"] = r.contribution;
+            out["score"] = to_numpy(r.score);
+            out["grade"] = to_numpy(grades);
+            return out;
+          }, py::arg("X"))
+      .def_property_readonly("lower_bounds", &value::WeightedGrader::lower_bounds)
+      .def_property_readonly("weights", &value::WeightedGrader::weights)
+      .def("to_json", [](const value::WeightedGrader& g) { return to_json(g.to_document()); })
+      .def_static("from_json", [](const std::string& text) {
+            return value::WeightedGrader::from_document(from_json(text, "Grader"));
+          }, py::arg("text"));
 }

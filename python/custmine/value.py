@@ -28,7 +28,17 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._base import as_datetime, as_labels, as_numeric, require_columns, resolve_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ._base import (
+    NativeModelMixin,
+    as_datetime,
+    as_labels,
+    as_numeric,
+    require_columns,
+    resolve_n_jobs,
+    validate_X,
+)
 
 __all__ = [
     "cohort_retention",
@@ -38,6 +48,7 @@ __all__ = [
     "FunnelResult",
     "stage_durations",
     "grade",
+    "Grader",
     "value_matrix",
     "kaism",
     "MatrixResult",
@@ -685,6 +696,43 @@ def _letters(k: int) -> list:
     return [chr(ord("A") + i) for i in range(k)] if k <= 26 else [f"G{i + 1}" for i in range(k)]
 
 
+def _grade_spec(grades, shares, where: str):
+    """(labels, cumulative shares or None, lower bounds or None) from the grades argument."""
+    if isinstance(grades, dict):
+        labels = list(grades)
+        if not labels:
+            raise ValueError(f"{where}: grades must not be empty")
+        if shares is not None:
+            raise ValueError(f"{where}: shares applies to label grades, not to a thresholds dict")
+        try:
+            lower = [float(grades[k]) for k in labels]
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: grades thresholds must be numbers, got {grades!r}") from None
+        if any(np.isnan(lower)) or any(b >= a for a, b in zip(lower, lower[1:])):
+            raise ValueError(f"{where}: grade thresholds must be strictly decreasing (best grade first), got {grades!r}")
+        return labels, None, lower
+    if isinstance(grades, numbers.Integral) and not isinstance(grades, bool):
+        if grades < 1:
+            raise ValueError(f"{where}: grades must be at least 1, got {grades}")
+        labels = _letters(int(grades))
+    elif isinstance(grades, (list, tuple)) and grades:
+        labels = list(grades)
+    else:
+        raise ValueError(f"{where}: grades must be a sequence of labels, an int or a dict of thresholds, got {grades!r}")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{where}: grades holds a label twice: {labels}")
+    if shares is None:
+        return labels, [(k + 1) / len(labels) for k in range(len(labels))], None
+    sh = np.asarray(shares, dtype=float)
+    if sh.ndim != 1 or len(sh) != len(labels):
+        raise ValueError(f"{where}: shares must hold one share per grade ({len(labels)}), got {shares!r}")
+    if not np.all(np.isfinite(sh)) or np.any(sh <= 0) or abs(sh.sum() - 1) > 1e-9:
+        raise ValueError(f"{where}: shares must be positive and sum to 1, got {list(shares)}")
+    cum = list(np.minimum(np.cumsum(sh), 1.0))
+    cum[-1] = 1.0
+    return labels, cum, None
+
+
 def grade(
     df: pd.DataFrame,
     weights: dict,
@@ -729,40 +777,8 @@ def grade(
     X = _indicator_matrix(df, cols, where)
     r = _native.weighted_score(X, w, up, method)
     score = r["score"]
-    if isinstance(grades, dict):
-        labels = list(grades)
-        if not labels:
-            raise ValueError(f"{where}: grades must not be empty")
-        if shares is not None:
-            raise ValueError(f"{where}: shares applies to label grades, not to a thresholds dict")
-        try:
-            lower = [float(grades[k]) for k in labels]
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: grades thresholds must be numbers, got {grades!r}") from None
-        codes = _native.grade_by_thresholds(score, lower)
-    else:
-        if isinstance(grades, numbers.Integral) and not isinstance(grades, bool):
-            if grades < 1:
-                raise ValueError(f"{where}: grades must be at least 1, got {grades}")
-            labels = _letters(int(grades))
-        elif isinstance(grades, (list, tuple)) and grades:
-            labels = list(grades)
-        else:
-            raise ValueError(f"{where}: grades must be a sequence of labels, an int or a dict of thresholds, "
-                             f"got {grades!r}")
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"{where}: grades holds a label twice: {labels}")
-        if shares is None:
-            cum = [(k + 1) / len(labels) for k in range(len(labels))]
-        else:
-            s = np.asarray(shares, dtype=float)
-            if s.ndim != 1 or len(s) != len(labels):
-                raise ValueError(f"{where}: shares must hold one share per grade ({len(labels)}), got {shares!r}")
-            if not np.all(np.isfinite(s)) or np.any(s <= 0) or abs(s.sum() - 1) > 1e-9:
-                raise ValueError(f"{where}: shares must be positive and sum to 1, got {list(shares)}")
-            cum = list(np.minimum(np.cumsum(s), 1.0))
-            cum[-1] = 1.0
-        codes = _native.grade_by_shares(score, cum)
+    labels, cum, lower = _grade_spec(grades, shares, where)
+    codes = _native.grade_by_thresholds(score, lower) if lower is not None else _native.grade_by_shares(score, cum)
     lookup = np.array(labels + [None], dtype=object)
     out = pd.DataFrame(r["contribution"], index=df.index, columns=[f"{c}_contribution" for c in cols])
     out["score"] = score
@@ -771,6 +787,128 @@ def grade(
     out.attrs["weights"] = dict(zip(cols, r["weight"]))
     out.attrs["method"] = method
     return out
+
+
+class Grader(NativeModelMixin, TransformerMixin, BaseEstimator):
+    """Weighted grading fitted on a reference population, applied to new rows by the
+    same rules (the fitted form of :func:`grade`).
+
+    ``fit`` learns each indicator's scaling (min/max, mean/sd or the sorted reference
+    values for ranks) and the grade bounds (the lowest reference score of each quantile
+    grade, or the given thresholds). On the reference rows, :meth:`score_samples` and
+    :meth:`grade` equal :func:`grade`. New values are not clipped under min-max (a value
+    beyond the reference maximum scales above 1); ranks place a new value between its
+    reference neighbours.
+
+    Parameters
+    ----------
+    weights : None (equal), a sequence (one per column) or a dict {column: weight} (the
+        keys must be exactly the DataFrame's columns).
+    directions : None (all higher is better), a sequence or a dict {column: "max"|"min"}.
+    method : {"minmax", "zscore", "rank"}
+    grades, shares : as for :func:`grade`.
+
+    ``transform`` returns the contributions (n_samples, n_features), which sum to
+    :meth:`score_samples`; :meth:`grade` returns the grade labels (None below every
+    threshold). Saves to the JSON document of the C++ ``custmine::value::WeightedGrader``.
+    """
+
+    _native_class = _core.value.Grader
+
+    def __init__(self, weights=None, directions=None, method="minmax", grades=("A", "B", "C", "D"), shares=None):
+        self.weights = weights
+        self.directions = directions
+        self.method = method
+        self.grades = grades
+        self.shares = shares
+
+    def _columns_spec(self, n_features):
+        where = "Grader.fit"
+        names = [str(c) for c in getattr(self, "feature_names_in_", [])] or [f"x{j}" for j in range(n_features)]
+        w = self.weights
+        if w is None:
+            wv = [1.0] * n_features
+        elif isinstance(w, (dict, pd.Series)):
+            w = dict(w)
+            if set(map(str, w)) != set(names):
+                raise ValueError(f"{where}: weights names {sorted(map(str, w))} but X has columns {names}")
+            lookup = {str(k): v for k, v in w.items()}
+            wv = [lookup[c] for c in names]
+        else:
+            wv = list(w)
+            if len(wv) != n_features:
+                raise ValueError(f"{where}: weights has {len(wv)} values but X has {n_features} columns")
+        for c, v in zip(names, wv):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
+                raise ValueError(f"{where}: weights[{c!r}] must be a finite non-negative number, got {v!r}")
+        if sum(wv) <= 0:
+            raise ValueError(f"{where}: weights must not all be zero")
+        d = self.directions
+        if isinstance(d, dict):
+            d = {str(k): v for k, v in d.items()}
+        up = _directions(d, names, where)
+        return [float(v) for v in wv], [int(u) for u in up]
+
+    def fit(self, X, y=None):
+        where = "Grader.fit"
+        _check_choice(self.method, "method", ("minmax", "zscore", "rank"), where)
+        X = validate_X(self, X, reset=True)
+        labels, cum, lower = _grade_spec(self.grades, self.shares, where)
+        weights, up = self._columns_spec(X.shape[1])
+        native = self._native_class(self.method, weights, up, cum or [], lower or [])
+        native.fit(X)
+        self._native = native
+        self.labels_ = labels
+        return self
+
+    def _score(self, X):
+        self._check_fitted()
+        X = validate_X(self, X, reset=False)
+        return self._native.score(X)
+
+    def transform(self, X):
+        """Contributions of each indicator (weight x scaled value), shape (n_samples, n_features)."""
+        return np.asarray(self._score(X)["contribution"])
+
+    def score_samples(self, X):
+        """Weighted score of each row."""
+        return np.asarray(self._score(X)["score"])
+
+    def grade(self, X):
+        """Grade label of each row (object array; None below every threshold)."""
+        codes = self._score(X)["grade"]
+        return np.array(list(self.labels_) + [None], dtype=object)[codes]
+
+    def get_feature_names_out(self, input_features=None):
+        self._check_fitted()
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"x{j}" for j in range(self.n_features_in_)]
+        return np.array([f"{c}_contribution" for c in names], dtype=object)
+
+    @property
+    def grade_bounds_(self) -> pd.Series:
+        """Lower score bound of each grade (best first)."""
+        self._check_fitted()
+        return pd.Series(np.asarray(self._native.lower_bounds, dtype=float), index=list(self.labels_), name="lower_bound")
+
+    @property
+    def weights_(self) -> np.ndarray:
+        """Normalised weights (sum 1)."""
+        self._check_fitted()
+        return np.asarray(self._native.weights, dtype=float)
+
+    def _python_state(self) -> dict:
+        state = super()._python_state()
+        state["labels_"] = list(self.labels_)
+        return state
+
+    def _restore_python_state(self, state: dict) -> None:
+        super()._restore_python_state(state)
+        labels = state.get("labels_")
+        if not isinstance(labels, list):
+            raise ValueError("Grader.from_json: field 'python.labels_' must be a list")
+        self.labels_ = labels
 
 
 # ---------------------------------------------------------------------------------

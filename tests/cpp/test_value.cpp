@@ -344,3 +344,59 @@ TEST(Quadrants, SplitsAndCodes) {
   std::vector<double> y3{1, 2, 3};
   EXPECT_THROW(quadrants(x, y3, 0, 0), ShapeError);
 }
+
+TEST(WeightedGraderTest, ReferenceRowsMatchFunctionsAndDocumentRoundTrips) {
+  std::mt19937_64 gen(9);
+  RowMatrix<double> X(200, 3);
+  for (Index i = 0; i < X.rows(); ++i)
+    for (Index j = 0; j < 3; ++j) X(i, j) = static_cast<double>(gen() % 50) / (j + 1.0);
+  for (auto scaling : {Scaling::MinMax, Scaling::ZScore, Scaling::Rank}) {
+    WeightedGrader::Params p;
+    p.scaling = scaling;
+    p.weights = {3, 2, 1};
+    p.higher_is_better = {1, 0, 1};
+    p.cum_shares = {0.1, 0.4, 1.0};
+    WeightedGrader g(p);
+    g.fit(X);
+    const auto ref = weighted_score(X, p.weights, p.higher_is_better, {scaling});
+    const auto got = g.score(X);
+    for (Index i = 0; i < X.rows(); ++i) ASSERT_NEAR(got.score[i], ref.score[i], 1e-12);
+    EXPECT_EQ(g.grade(got.score), grade_by_shares(ref.score, p.cum_shares));
+
+    const auto back = WeightedGrader::from_document(from_json(to_json(g.to_document()), "Grader"));
+    const auto again = back.score(X);
+    EXPECT_EQ(again.score, got.score);
+    EXPECT_EQ(back.grade(again.score), g.grade(got.score));
+  }
+}
+
+TEST(WeightedGraderTest, CorruptDocumentsAndMisuseAreClearErrors) {
+  RowMatrix<double> X(3, 1);
+  X << 1, 2, 3;
+  WeightedGrader::Params p;
+  p.thresholds = {0.5};
+  WeightedGrader g(p);
+  EXPECT_THROW((void)g.score(X), NotFittedError);
+  g.fit(X);
+  RowMatrix<double> two(1, 2);
+  two << 1, 2;
+  EXPECT_THROW((void)g.score(two), ShapeError);
+  const std::string good = to_json(g.to_document());
+  auto corrupt = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    const auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    s.replace(at, from.size(), to);
+    return s;
+  };
+  EXPECT_NO_THROW(WeightedGrader::from_document(from_json(good, "Grader")));
+  EXPECT_THROW(WeightedGrader::from_document(from_json(corrupt("\"minmax\"", "\"mode\""), "Grader")), SerializationError);
+  EXPECT_THROW(WeightedGrader::from_document(from_json(corrupt("\"weights\":[", "\"weights\":[-1,"), "Grader")),
+               SerializationError);
+  EXPECT_THROW(WeightedGrader::from_document(from_json(corrupt("\"lower\":[", "\"lower\":[1,"), "Grader")),
+               SerializationError);
+  WeightedGrader::Params both;
+  both.thresholds = {0.5};
+  both.cum_shares = {1.0};
+  EXPECT_THROW(WeightedGrader(both).fit(X), InvalidArgument);
+}

@@ -560,3 +560,95 @@ def test_demo_report(tmp_path):
     assert "| 2010-12 |" in text and "retention_rate" in text
     png = tmp_path / "cohort_retention.png"
     assert png.exists() and png.stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------------
+# Fitted grader
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import custmine  # noqa: E402
+
+
+@pytest.mark.parametrize("method", ["minmax", "zscore", "rank"])
+@pytest.mark.parametrize("grades,shares", [(("A", "B", "C"), (0.2, 0.3, 0.5)), (4, None),
+                                           ({"top": 0.7, "mid": 0.4, "low": 0.1}, None)])
+def test_grader_on_reference_rows_equals_grade(method, grades, shares):
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"amount": rng.gamma(2, 100, 300).round(), "profit": rng.normal(20, 10, 300).round(1),
+                       "overdue": rng.integers(0, 5, 300).astype(float)})
+    w = {"amount": 3, "profit": 2, "overdue": 1}
+    d = {"overdue": "min"}
+    if method == "zscore" and isinstance(grades, dict):
+        grades = {"top": 1.0, "mid": 0.0, "low": -1.0}
+    ref = cv.grade(df, w, directions=d, method=method, grades=grades, shares=shares)
+    g = cv.Grader(weights=w, directions=d, method=method, grades=grades, shares=shares).fit(df)
+    np.testing.assert_allclose(g.score_samples(df), ref["score"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(g.transform(df).sum(axis=1), ref["score"], atol=1e-12)
+    assert list(g.grade(df)) == [None if pd.isna(x) else x for x in ref["grade"]]
+    assert g.weights_.sum() == pytest.approx(1.0)
+
+
+def test_grader_scores_new_rows_by_the_reference_rules():
+    ref = pd.DataFrame({"x": [0.0, 10, 20, 30, 40]})
+    g = cv.Grader(grades=("hi", "lo"), shares=(0.4, 0.6)).fit(ref)
+    new = pd.DataFrame({"x": [50.0, 25, -10]})
+    np.testing.assert_allclose(g.score_samples(new), [1.25, 0.625, -0.25])  # min-max of the reference, unclipped
+    # bound of "hi" = lowest reference score in it (x = 30 -> 0.75)
+    assert g.grade_bounds_["hi"] == pytest.approx(0.75)
+    assert list(g.grade(new)) == ["hi", "lo", "lo"]
+    r = cv.Grader(method="rank", grades=2).fit(ref)
+    np.testing.assert_allclose(r.score_samples(pd.DataFrame({"x": [20.0, 25, 99]})), [0.5, 0.625, 1.0])
+    with pytest.raises(ValueError, match="feature names"):
+        g.score_samples(pd.DataFrame({"x": [1.0], "y": [2.0]}))
+
+
+def test_grader_json_round_trip_pickle_and_corrupt_documents(tmp_path):
+    import json
+    import pickle
+
+    df = pd.DataFrame({"a": [1.0, 5, 3, 8], "b": [2.0, 2, 9, 4]})
+    g = cv.Grader(weights={"a": 1, "b": 2}, directions={"b": "min"}, method="rank", grades=("G", "S", "B")).fit(df)
+    for other in (cv.Grader.from_json(g.to_json()), pickle.loads(pickle.dumps(g))):
+        np.testing.assert_array_equal(other.score_samples(df), g.score_samples(df))
+        assert list(other.grade(df)) == list(g.grade(df))
+        assert list(other.feature_names_in_) == ["a", "b"]
+    g.save(tmp_path / "grader.json")
+    assert list(cv.Grader.load(tmp_path / "grader.json").grade(df)) == list(g.grade(df))
+    doc = json.loads(g.to_json())
+    for path, value in ((("estimator",), "RFMScorer"), (("params", "method"), "median"),
+                        (("state", "lower"), [0.1, 0.5, 0.2]), (("state", "sorted"), [[3, 1], [1, 2]]),
+                        (("params", "weights"), [1, -2]), (("state", "a"), "oops")):
+        bad = json.loads(json.dumps(doc))
+        node = bad
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = value
+        with pytest.raises(custmine.SerializationError):
+            cv.Grader.from_json(json.dumps(bad))
+    with pytest.raises(custmine.SerializationError):
+        cv.Grader.from_json("{not json")
+
+
+def test_grader_bad_parameters():
+    X = pd.DataFrame({"a": [1.0, 2], "b": [3.0, 4]})
+    with pytest.raises(ValueError, match=r"weights names \['a', 'c'\] but X has columns \['a', 'b'\]"):
+        cv.Grader(weights={"a": 1, "c": 1}).fit(X)
+    with pytest.raises(ValueError, match="weights has 3 values but X has 2 columns"):
+        cv.Grader(weights=[1, 1, 1]).fit(X)
+    with pytest.raises(ValueError, match="method must be one of"):
+        cv.Grader(method="fixed").fit(X)
+    with pytest.raises(ValueError, match=r"directions names column\(s\) \['z'\]"):
+        cv.Grader(directions={"z": "min"}).fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        cv.Grader().fit(X.assign(a=[1.0, np.nan]))
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        cv.Grader().score_samples(X)
+
+
+@parametrize_with_checks([cv.Grader(), cv.Grader(method="rank", grades=("A", "B"), shares=(0.3, 0.7)),
+                          cv.Grader(method="zscore")])
+def test_sklearn_compat(estimator, check):
+    check(estimator)

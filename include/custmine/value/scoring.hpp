@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "custmine/core/matrix.hpp"
+#include "custmine/core/serialize.hpp"
 #include "custmine/value/api.hpp"
 
 namespace custmine::value {
@@ -65,6 +66,51 @@ CUSTMINE_VALUE_API double split_value(std::span<const double> v, Split how, doub
 /// 3 = low x & low y ("high" = strictly above the split).
 CUSTMINE_VALUE_API std::vector<std::int32_t> quadrants(std::span<const double> x, std::span<const double> y,
                                                        double split_x, double split_y);
+
+/// A fitted weighted grader: learns the scaling of each indicator and the grade bounds
+/// on a reference population, then scores and grades new rows by the same rules (so a new
+/// period's customers are graded like the reference ones). On the reference rows its scores
+/// and grades equal weighted_score + grade_by_shares / grade_by_thresholds. New values may
+/// scale outside [0, 1] under min-max (they are not clipped); ranks place a new value
+/// between its reference neighbours (average rank, clipped to [0, 1]).
+class WeightedGrader {
+ public:
+  struct Params {
+    Scaling scaling = Scaling::MinMax;       ///< MinMax, ZScore or Rank
+    std::vector<double> weights;             ///< per column (>= 0, not all 0); empty = equal
+    std::vector<std::uint8_t> higher_is_better;  ///< per column; empty = all higher
+    std::vector<double> cum_shares;          ///< quantile grades (see grade_by_shares), or
+    std::vector<double> thresholds;          ///< fixed lower bounds (see grade_by_thresholds)
+    void validate() const;
+  };
+  WeightedGrader() = default;
+  explicit WeightedGrader(Params p) : params_(std::move(p)) {}
+
+  WeightedGrader& fit(MatrixView<double> X);
+  /// Scaled values, contributions and scores of new rows.
+  [[nodiscard]] ScoreResult score(MatrixView<double> X) const;
+  /// Grade index per row (0 = best; n_grades() = below every threshold).
+  [[nodiscard]] std::vector<std::int32_t> grade(std::span<const double> score) const;
+
+  [[nodiscard]] bool is_fitted() const { return !weight_.empty(); }
+  [[nodiscard]] const Params& params() const { return params_; }
+  [[nodiscard]] const std::vector<double>& lower_bounds() const { return lower_; }
+  [[nodiscard]] const std::vector<double>& weights() const { return weight_; }
+  [[nodiscard]] std::size_t n_grades() const {
+    return params_.thresholds.empty() ? params_.cum_shares.size() : params_.thresholds.size();
+  }
+
+  [[nodiscard]] ModelDocument to_document() const;
+  static WeightedGrader from_document(const ModelDocument& doc);
+
+ private:
+  [[nodiscard]] double scale(Index j, double x) const;
+  Params params_;
+  std::vector<double> weight_;               ///< normalised
+  std::vector<double> a_, b_;                ///< per column: min/max or mean/sd
+  std::vector<std::vector<double>> sorted_;  ///< per column, reference values (Rank)
+  std::vector<double> lower_;                ///< grade lower bounds, best first
+};
 
 }  // namespace custmine::value
 
