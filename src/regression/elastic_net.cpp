@@ -101,7 +101,8 @@ CdInfo solve(const Problem& P, double l1, double l2, VectorXd& b, int max_iter, 
       keep.reserve(active.size());
       for (Index j : active) {
         const double corr = std::abs(s * (Xtr(j) - l2 * b(j)) / l1);
-        if (corr + radius * std::sqrt(P.norms(j) + l2) < 1) update(j, 0.0);
+        // The margin keeps rounding from screening an active feature (|corr| = 1 there).
+        if (corr + radius * std::sqrt(P.norms(j) + l2) < 1 - 1e-9) update(j, 0.0);
         else keep.push_back(j);
       }
       active.swap(keep);

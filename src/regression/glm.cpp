@@ -105,7 +105,14 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
     for (Index i = 0; i < n; ++i) {
       const double V = fam.variance(mu(i)), d = fam.dmu(mu(i));
       u(i) = w(i) * (mu(i) - y(i)) / V * d / S;
-      v(i) = w(i) * d * d / V / S;
+      // Newton weight (exact Hessian of the log-link deviance) where it is non-negative,
+      // Fisher's expected weight elsewhere: quadratic convergence, always a descent step.
+      double h = d * d / V;
+      if (fam.log) {
+        const double exact = (2 - pw) * std::pow(mu(i), 2 - pw) - (1 - pw) * y(i) * std::pow(mu(i), 1 - pw);
+        if (exact >= 0) h = exact;
+      }
+      v(i) = w(i) * h / S;
     }
     const double su = u.sum();
     VectorXd gx = X.transpose() * u - mean * su;
