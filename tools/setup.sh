@@ -30,6 +30,9 @@ echo "setup: pip requirements (${req_args[*]})"
 
 if [ "${CUSTMINE_SKIP_INSTALL:-0}" != "1" ]; then
   echo "setup: building and installing custmine (pip install .)"
+  # A development build (tools/dev-build.sh) leaves its extension beside the sources;
+  # keep it out of the wheel, which carries the one built now.
+  rm -f python/custmine/_core*.so
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
   export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
   "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-build-isolation .

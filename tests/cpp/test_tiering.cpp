@@ -263,3 +263,15 @@ TEST(QuantileScorerTest, EdgesMatchTogetherScoresAndRoundTrip) {
   QuantileScorer wrong_dirs(QuantileScorer::Params{5, {true}});
   EXPECT_THROW(wrong_dirs.fit(X), ShapeError);
 }
+
+TEST(QuantileScorerTest, ReadsTheDocumentPythonWrote) {
+  // tests/data/rfm_scorer_v1.json was written by custmine.tiering.RFMScorer.save (format 1);
+  // tests/python/test_tiering.py reads the same file.
+  auto s = QuantileScorer::from_document(
+      load_document(std::string(CUSTMINE_TEST_DATA) + "/rfm_scorer_v1.json", "QuantileScorer"));
+  RowMatrix<double> X(6, 3);
+  X << 1, 1, 10, 5, 2, 20, 30, 1, 5, 90, 7, 300, 2, 3, 45, 200, 1, 1.5;
+  RowMatrix<std::int32_t> expected(6, 3);
+  expected << 3, 1, 2, 2, 2, 2, 2, 1, 1, 1, 3, 3, 3, 3, 3, 1, 1, 1;
+  EXPECT_EQ(s.transform(X), expected);
+}

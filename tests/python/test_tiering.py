@@ -280,3 +280,14 @@ def test_rfm_scorer_matches_together_scores_and_round_trips(tmp_path):
 def test_corrupt_documents_raise(text, message):
     with pytest.raises(custmine.SerializationError, match=message):
         RFMScorer.from_json(text)
+
+
+def test_reads_the_committed_format_1_document():
+    # The same file tests/cpp/test_tiering.cpp reads: C++ and Python share the format.
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "rfm_scorer_v1.json"
+    scorer = RFMScorer.load(path)
+    X = np.array([[1, 1, 10.0], [5, 2, 20.0], [30, 1, 5.0], [90, 7, 300.0], [2, 3, 45.0], [200, 1, 1.5]])
+    assert scorer.bins == 3
+    assert scorer.transform(X).tolist() == [[3, 1, 2], [2, 2, 2], [2, 1, 1], [1, 3, 3], [3, 3, 3], [1, 1, 1]]
