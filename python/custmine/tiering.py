@@ -115,6 +115,45 @@ def assign_segments(r_score, f_score, m_score, *, bins: int = 5, segments=None) 
 
 
 # ---------------------------------------------------------------------------------
+# Value and retention tools live in custmine.value; they are part of the tiering toolbox.
+from .value import (  # noqa: E402
+    CohortRetention,
+    FunnelResult,
+    Grader,
+    MatrixResult,
+    cohort_retention,
+    funnel,
+    grade,
+    kaism,
+    plot_cohort_heatmap,
+    plot_funnel,
+    plot_kaism,
+    plot_value_matrix,
+    retention_metrics,
+    stage_durations,
+    value_matrix,
+)
+
+__all__ += [
+    "CohortRetention",
+    "FunnelResult",
+    "Grader",
+    "MatrixResult",
+    "cohort_retention",
+    "funnel",
+    "grade",
+    "kaism",
+    "plot_cohort_heatmap",
+    "plot_funnel",
+    "plot_kaism",
+    "plot_value_matrix",
+    "retention_metrics",
+    "stage_durations",
+    "value_matrix",
+]
+
+
+# ---------------------------------------------------------------------------------
 # RFM
 
 

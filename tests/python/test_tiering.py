@@ -291,3 +291,11 @@ def test_reads_the_committed_format_1_document():
     X = np.array([[1, 1, 10.0], [5, 2, 20.0], [30, 1, 5.0], [90, 7, 300.0], [2, 3, 45.0], [200, 1, 1.5]])
     assert scorer.bins == 3
     assert scorer.transform(X).tolist() == [[3, 1, 2], [2, 2, 2], [2, 1, 1], [1, 3, 3], [3, 3, 3], [1, 1, 1]]
+
+
+def test_value_tools_are_part_of_tiering():
+    from custmine import value
+
+    for name in ["cohort_retention", "retention_metrics", "funnel", "grade", "Grader", "value_matrix", "kaism"]:
+        assert getattr(tiering, name) is getattr(value, name)
+        assert name in tiering.__all__
