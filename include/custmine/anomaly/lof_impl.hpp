@@ -1,0 +1,223 @@
+// Definitions for lof.hpp (instantiated in src/anomaly/lof.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "custmine/anomaly/lof.hpp"
+#include "custmine/core/threading.hpp"
+
+namespace custmine::anomaly {
+
+template <class T>
+Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, bool exclude_self, int n_threads) {
+  const Index n = ref.rows(), m = Q.rows(), d = ref.cols();
+  const Index keff = k + (exclude_self ? 1 : 0);
+  require(keff <= n, "knn_search", "k (", k, ") must be less than the number of reference rows (", n, ")");
+  Neighbors out{RowMatrix<double>(m, k), RowMatrix<std::int64_t>(m, k)};
+  if (m == 0) return out;
+  const Vector<double> rn = ref.rowwise().squaredNorm();
+  const double max_rn = rn.size() ? rn.maxCoeff() : 0.0;
+  // Block of queries so that the block x n distance matrix stays near 8 MB.
+  const Index block = std::clamp<Index>((Index{1} << 20) / std::max<Index>(n, 1), 1, 256);
+  const Index n_blocks = (m + block - 1) / block;
+  parallel_for(n_blocks, n_threads, [&](Index blk, int) {
+    if ((blk & 15) == 0) Interrupt::check("LocalOutlierFactor: nearest neighbours");
+    const Index b0 = blk * block, b1 = std::min(m, b0 + block), bs = b1 - b0;
+    const RowMatrix<double> Qb = Q.middleRows(b0, bs).template cast<double>();
+    RowMatrix<double> G(bs, n);
+    G.noalias() = Qb * ref.transpose();
+    std::vector<Index> order(static_cast<std::size_t>(n));
+    std::vector<std::pair<double, Index>> cand;
+    for (Index r = 0; r < bs; ++r) {
+      const double qn = Qb.row(r).squaredNorm();
+      double* a = G.row(r).data();
+      for (Index j = 0; j < n; ++j) a[j] = qn + rn[j] - 2.0 * a[j];
+      std::iota(order.begin(), order.end(), Index{0});
+      std::nth_element(order.begin(), order.begin() + (keff - 1), order.end(),
+                       [&](Index x, Index y) { return a[x] < a[y]; });
+      // The product form errs by at most a few ulps of |q|^2 + |r|^2; anything within
+      // twice that bound of the k-th value is re-measured exactly.
+      const double tol = 1e-10 * (qn + max_rn) + std::numeric_limits<double>::min();
+      const double limit = a[order[keff - 1]] + tol;
+      cand.clear();
+      for (Index j = 0; j < n; ++j)
+        if (a[j] <= limit) {
+          double s = 0;
+          for (Index f = 0; f < d; ++f) {
+            const double diff = Qb(r, f) - ref(j, f);
+            s += diff * diff;
+          }
+          cand.emplace_back(s, j);
+        }
+      std::sort(cand.begin(), cand.end());
+      const Index qi = b0 + r;
+      Index skip = -1;  // position removed when excluding the query itself
+      if (exclude_self) {
+        skip = 0;  // scikit-learn: drop the first neighbour when the sample is not among them
+        for (Index p = 0; p < keff; ++p)
+          if (cand[p].second == qi) {
+            skip = p;
+            break;
+          }
+      }
+      for (Index p = 0, c = 0; p < keff; ++p) {
+        if (p == skip) continue;
+        out.distance(qi, c) = std::sqrt(cand[p].first);
+        out.index(qi, c) = cand[p].second;
+        ++c;
+      }
+    }
+  });
+  return out;
+}
+
+template <class T>
+void LocalOutlierFactor<T>::Params::validate() const {
+  constexpr std::string_view w = "LocalOutlierFactor";
+  require(n_neighbors >= 1, w, "n_neighbors must be a positive integer, got ", n_neighbors);
+  contamination.validate(w, true);
+  resolve_threads(n_threads, w);
+}
+
+template <class T>
+LocalOutlierFactor<T>& LocalOutlierFactor<T>::fit(MatrixView<T> X) {
+  constexpr std::string_view where = "LocalOutlierFactor::fit";
+  params_.validate();
+  check_fit_input<T>(where, X);
+  const Index n = X.rows();
+  require(params_.n_neighbors < n, where, "n_neighbors (", params_.n_neighbors,
+          ") must be less than the number of samples, got n_samples = ", n);
+  RowMatrix<double> Xd = X.template cast<double>();
+  Neighbors nb = knn_search<double>(Xd, Xd, params_.n_neighbors, true, params_.n_threads);
+  X_ = std::move(Xd);
+  train_idx_ = std::move(nb.index);
+  train_dist_ = std::move(nb.distance);
+  this->n_features_ = X.cols();
+  derive_state();
+  this->offset_ = offset_from_scores(nof_, params_.contamination, -1.5);
+  this->profile_ = feature_ranges<T>(X);
+  this->profile_.baseline = column_medians(explain_training());
+  return *this;
+}
+
+template <class T>
+void LocalOutlierFactor<T>::derive_state() {
+  const Index n = X_.rows(), k = train_idx_.cols(), d = X_.cols();
+  kdist_ = train_dist_.col(k - 1);
+  lrd_.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    double s = 0;
+    for (Index j = 0; j < k; ++j) s += std::max(train_dist_(i, j), kdist_[train_idx_(i, j)]);
+    lrd_[i] = 1.0 / (s / static_cast<double>(k) + 1e-10);
+  }
+  nof_.resize(n);
+  for (Index i = 0; i < n; ++i) {
+    double s = 0;
+    for (Index j = 0; j < k; ++j) s += lrd_[train_idx_(i, j)] / lrd_[i];
+    nof_[i] = -s / static_cast<double>(k);
+  }
+  scale_ = Vector<double>::Zero(d);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < k; ++j) scale_ += (X_.row(i) - X_.row(train_idx_(i, j))).array().square().matrix().transpose();
+  scale_ /= static_cast<double>(n * k);
+  for (Index f = 0; f < d; ++f)
+    if (!(scale_[f] > 0)) scale_[f] = 1.0;  // constant feature: raw squared units
+}
+
+template <class T>
+Neighbors LocalOutlierFactor<T>::kneighbors(MatrixView<T> X) const {
+  check_score_input<T>("LocalOutlierFactor::kneighbors", X, this->n_features_, is_fitted());
+  return knn_search<T>(X_, X, params_.n_neighbors, false, params_.n_threads);
+}
+
+template <class T>
+Vector<double> LocalOutlierFactor<T>::score_samples(MatrixView<T> X) const {
+  check_score_input<T>("LocalOutlierFactor::score_samples", X, this->n_features_, is_fitted());
+  const Neighbors nb = knn_search<T>(X_, X, params_.n_neighbors, false, params_.n_threads);
+  const Index m = X.rows(), k = nb.index.cols();
+  Vector<double> out(m);
+  for (Index i = 0; i < m; ++i) {
+    double reach = 0, ratio = 0;
+    for (Index j = 0; j < k; ++j) reach += std::max(nb.distance(i, j), kdist_[nb.index(i, j)]);
+    const double lrd = 1.0 / (reach / static_cast<double>(k) + 1e-10);
+    for (Index j = 0; j < k; ++j) ratio += lrd_[nb.index(i, j)] / lrd;
+    out[i] = -ratio / static_cast<double>(k);
+  }
+  return out;
+}
+
+template <class T>
+RowMatrix<double> LocalOutlierFactor<T>::contributions(const RowMatrix<double>& Q,
+                                                       const RowMatrix<std::int64_t>& idx) const {
+  const Index m = Q.rows(), k = idx.cols(), d = Q.cols();
+  RowMatrix<double> C = RowMatrix<double>::Zero(m, d);
+  for (Index i = 0; i < m; ++i) {
+    for (Index j = 0; j < k; ++j) C.row(i) += (Q.row(i) - X_.row(idx(i, j))).array().square().matrix();
+    C.row(i) = (C.row(i).array() / (static_cast<double>(k) * scale_.transpose().array())).matrix();
+  }
+  return C;
+}
+
+template <class T>
+RowMatrix<double> LocalOutlierFactor<T>::explain(MatrixView<T> X) const {
+  check_score_input<T>("LocalOutlierFactor::explain", X, this->n_features_, is_fitted());
+  const Neighbors nb = knn_search<T>(X_, X, params_.n_neighbors, false, params_.n_threads);
+  return contributions(X.template cast<double>(), nb.index);
+}
+
+template <class T>
+RowMatrix<double> LocalOutlierFactor<T>::explain_training() const {
+  if (!is_fitted()) fail<NotFittedError>("LocalOutlierFactor::explain", "this model is not fitted yet; call fit first");
+  return contributions(X_, train_idx_);
+}
+
+template <class T>
+ModelDocument LocalOutlierFactor<T>::to_document() const {
+  if (!is_fitted()) fail<NotFittedError>("LocalOutlierFactor::to_document", "this LocalOutlierFactor is not fitted yet");
+  ModelDocument doc;
+  doc.estimator = "LocalOutlierFactor";
+  doc.params["n_neighbors"] = params_.n_neighbors;
+  doc.params["novelty"] = params_.novelty;
+  doc.params["contamination"] = params_.contamination.to_json();
+  doc.params["n_threads"] = params_.n_threads;
+  this->write_common(doc);
+  doc.state["n_samples"] = X_.rows();
+  doc.state["X"] = json_doubles_array(X_.data(), static_cast<std::size_t>(X_.size()));
+  doc.state["neighbors"] = json_array(std::vector<std::int64_t>(train_idx_.data(), train_idx_.data() + train_idx_.size()));
+  doc.state["distances"] = json_doubles_array(train_dist_.data(), static_cast<std::size_t>(train_dist_.size()));
+  return doc;
+}
+
+template <class T>
+LocalOutlierFactor<T> LocalOutlierFactor<T>::from_document(const ModelDocument& doc) {
+  constexpr std::string_view where = "LocalOutlierFactor document";
+  if (doc.estimator != "LocalOutlierFactor") fail<SerializationError>(where, "holds a '", doc.estimator, "' model");
+  Params p;
+  p.n_neighbors = static_cast<int>(json_size(doc.params, "n_neighbors", 1, 1 << 30, where));
+  p.novelty = json_bool(doc.params, "novelty", where);
+  p.contamination = Contamination::from_json(doc.params, where);
+  p.n_threads = static_cast<int>(json_size(doc.params, "n_threads", -1024, 1024, where));
+  LocalOutlierFactor m(p);
+  m.read_common(doc, where);
+  const Index n = json_size(doc.state, "n_samples", p.n_neighbors + 1, std::int64_t{1} << 32, where);
+  const Index d = m.n_features_, k = p.n_neighbors;
+  auto X = json_doubles_n(doc.state, "X", static_cast<std::size_t>(n * d), where);
+  auto idx = json_ints_n(doc.state, "neighbors", static_cast<std::size_t>(n * k), where);
+  auto dist = json_doubles_n(doc.state, "distances", static_cast<std::size_t>(n * k), where);
+  for (double v : X)
+    if (!std::isfinite(v)) fail<SerializationError>(where, "field 'X' must hold finite numbers");
+  for (auto v : idx)
+    if (v < 0 || v >= n) fail<SerializationError>(where, "field 'neighbors' holds an index outside 0..", n - 1);
+  for (double v : dist)
+    if (!(v >= 0) || !std::isfinite(v)) fail<SerializationError>(where, "field 'distances' must hold finite numbers >= 0");
+  m.X_ = Eigen::Map<RowMatrix<double>>(X.data(), n, d);
+  m.train_idx_ = Eigen::Map<RowMatrix<std::int64_t>>(idx.data(), n, k);
+  m.train_dist_ = Eigen::Map<RowMatrix<double>>(dist.data(), n, k);
+  m.derive_state();
+  return m;
+}
+
+}  // namespace custmine::anomaly
