@@ -17,6 +17,7 @@
 // averaged over trees. A feature that repeatedly cuts x off early gets a large share.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -74,7 +75,12 @@ class IsolationForest : public DetectorBase<IsolationForest<T>, T> {
 
 /// c(n): average path length of an unsuccessful search in a binary search tree of n nodes
 /// (0 for n <= 1, 1 for n = 2), the normaliser of the isolation forest.
-double average_path_length(double n);
+inline double average_path_length(double n) {
+  if (n <= 1.0) return 0.0;
+  if (n <= 2.0) return 1.0;
+  constexpr double kEuler = 0.5772156649015329;
+  return 2.0 * (std::log(n - 1.0) + kEuler) - 2.0 * (n - 1.0) / n;
+}
 
 }  // namespace custmine::anomaly
 

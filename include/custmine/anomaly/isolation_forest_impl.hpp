@@ -12,13 +12,6 @@
 
 namespace custmine::anomaly {
 
-inline double average_path_length(double n) {
-  if (n <= 1.0) return 0.0;
-  if (n <= 2.0) return 1.0;
-  constexpr double kEuler = 0.5772156649015329;
-  return 2.0 * (std::log(n - 1.0) + kEuler) - 2.0 * (n - 1.0) / n;
-}
-
 template <class T>
 void IsolationForest<T>::Params::validate() const {
   constexpr std::string_view w = "IsolationForest";
