@@ -71,7 +71,8 @@ EllipticEnvelope<T>& EllipticEnvelope<T>::fit(MatrixView<T> X) {
   Vector<double> raw_dist = distances(raw_location_, pinv_symmetric(raw_covariance_));
   const double med = percentile(std::vector<double>(raw_dist.data(), raw_dist.data() + n), 50.0);
   const double correction = med > 0 ? med / chi2_quantile(0.5, static_cast<int>(d)) : 1.0;
-  raw_covariance_ *= correction;
+  // raw_covariance_ stays uncorrected, as scikit-learn's attribute; only the distances
+  // used for reweighting are corrected.
   raw_dist /= correction;
   const double cut = chi2_quantile(0.975, static_cast<int>(d));
   support_.assign(static_cast<std::size_t>(n), 0);
