@@ -118,22 +118,26 @@ class _Detector(OutlierMixin, NativeModelMixin, BaseEstimator):
         self._check_fitted()
         return validate_X(self, X, reset=False)
 
+    def _call(self, method, X):
+        Xa = self._X(X)  # checks fitted state before touching the native model
+        return getattr(self._native, method)(Xa)
+
     # -- the score convention ----------------------------------------------------
     def score_samples(self, X):
         """Normality score: lower = more abnormal."""
-        return np.asarray(self._native.score_samples(self._X(X)))
+        return np.asarray(self._call("score_samples", X))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers."""
-        return np.asarray(self._native.decision_function(self._X(X)))
+        return np.asarray(self._call("decision_function", X))
 
     def predict(self, X):
         """+1 for inliers, -1 for outliers."""
-        return np.asarray(self._native.predict(self._X(X)), dtype=np.int64)
+        return np.asarray(self._call("predict", X), dtype=np.int64)
 
     def anomaly_score(self, X):
         """``-score_samples(X)``: higher = more abnormal (PyOD's direction)."""
-        return np.asarray(self._native.anomaly_score(self._X(X)))
+        return np.asarray(self._call("anomaly_score", X))
 
     # -- attribution ----------------------------------------------------------------
     def _feature_names(self):
@@ -291,7 +295,7 @@ class IsolationForest(_Detector):
 
     def mean_path_length(self, X):
         """Mean path length E[h(x)] of each row over the trees."""
-        return np.asarray(self._native.mean_path_length(self._X(X)))
+        return np.asarray(self._call("mean_path_length", X))
 
     _native_class = _native.IsolationForest
 
@@ -378,7 +382,7 @@ class LocalOutlierFactor(_Detector):
 
     def kneighbors(self, X):
         """Distances and indices of the n_neighbors nearest training rows."""
-        d, i = self._native.kneighbors(self._X(X))
+        d, i = self._call("kneighbors", X)
         return np.asarray(d), np.asarray(i)
 
     def explain(self, X=None) -> pd.DataFrame:
@@ -414,7 +418,7 @@ class RobustZScore(_Detector):
     ``combine``: "max" (default: the most extreme feature decides), "mean" or "rms".
     A feature with MAD 0 uses 1.2533 x the mean absolute deviation instead; a constant
     feature keeps scale 1 (its deviations count in raw units) and is listed in
-    ``constant_features_``. ``explain`` returns ``|z|`` per feature; ``transform`` the
+    ``constant_features_``. ``explain`` returns ``|z|`` per feature; ``zscores`` the
     signed z.
     """
 
@@ -437,9 +441,9 @@ class RobustZScore(_Detector):
         const = np.asarray(self._native.constant).astype(bool)
         self.constant_features_ = np.asarray(self._feature_names(), dtype=object)[const]
 
-    def transform(self, X):
-        """Signed robust z per feature."""
-        return np.asarray(self._native.transform(self._X(X)))
+    def zscores(self, X):
+        """Signed robust z per feature, ``(x - center_) / scale_``."""
+        return np.asarray(self._call("transform", X))
 
     _native_class = _native.RobustZScore
 
@@ -518,7 +522,7 @@ class ECOD(_Detector):
 
     def tail_scores(self, X):
         """(left, right) per-feature tail scores ``-log F``."""
-        left, right = self._native.tail_scores(self._X(X))
+        left, right = self._call("tail_scores", X)
         return np.asarray(left), np.asarray(right)
 
     _native_class = _native.ECOD
@@ -572,7 +576,7 @@ class EllipticEnvelope(_Detector):
 
     def mahalanobis(self, X):
         """Squared Mahalanobis distances to ``location_``."""
-        return np.asarray(self._native.mahalanobis(self._X(X)))
+        return np.asarray(self._call("mahalanobis", X))
 
     _native_class = _native.EllipticEnvelope
 
