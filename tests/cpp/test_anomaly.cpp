@@ -160,8 +160,10 @@ TEST(AnomalyLocalOutlierFactor, DuplicatesAreExact) {
   EXPECT_NEAR(m.lrd()[0], 1e10, 1.0);
 }
 
-TEST(AnomalyLocalOutlierFactor, BruteForceAgreesWithNaiveNeighbours) {
-  auto X = gaussian(300, 5, 9);
+TEST(AnomalyLocalOutlierFactor, TreeAndBlockedSearchAgreeWithNaiveNeighbours) {
+  for (Index dim : {5, 20}) {  // k-d tree path (d <= 15) and blocked matrix-product path
+  auto X = gaussian(300, dim, 9);
+  for (Index i = 0; i < 300; i += 50) X.row(i + 1) = X.row(i);  // exact duplicates
   auto nb = knn_search<double>(X, X, 7, true, 2);
   for (Index i = 0; i < 300; i += 37) {
     std::vector<std::pair<double, Index>> all;
@@ -172,6 +174,7 @@ TEST(AnomalyLocalOutlierFactor, BruteForceAgreesWithNaiveNeighbours) {
       EXPECT_NEAR(nb.distance(i, c), all[c].first, 1e-12);
       EXPECT_EQ(nb.index(i, c), all[c].second);
     }
+  }
   }
 }
 

@@ -155,7 +155,8 @@ IsolationForest<T>& IsolationForest<T>::fit(MatrixView<T> X) {
     value_.insert(value_.end(), tr.value.begin(), tr.value.end());
     tree_offset_.push_back(static_cast<std::int64_t>(feature_.size()));
   }
-  const Vector<double> s = score_samples(X);
+  // With "auto" the offset is fixed, so the training rows need not be scored.
+  const Vector<double> s = params_.contamination.is_auto ? Vector<double>() : score_samples(X);
   this->finish_fit(X, s, params_.contamination, -0.5);
   return *this;
 }

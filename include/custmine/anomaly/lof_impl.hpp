@@ -11,6 +11,104 @@
 
 namespace custmine::anomaly {
 
+namespace detail {
+
+/// A k-d tree over the reference rows for exact k-nearest-neighbour search in low
+/// dimension (Friedman, Bentley & Finkel 1977): split on the widest dimension at the
+/// median, leaves of at most 32 rows; a query keeps a max-heap of the best (distance^2,
+/// index) pairs, so ties resolve by index exactly as in the brute-force path.
+class KdTree {
+ public:
+  explicit KdTree(const RowMatrix<double>& X) : X_(X) {
+    const Index n = X.rows();
+    perm_.resize(static_cast<std::size_t>(n));
+    std::iota(perm_.begin(), perm_.end(), Index{0});
+    nodes_.reserve(static_cast<std::size_t>(2 * n / kLeaf + 2));
+    build(0, n);
+  }
+  /// The k_eff smallest (d^2, index) pairs, sorted.
+  void query(const double* q, Index keff, std::vector<std::pair<double, Index>>& heap) const {
+    heap.clear();
+    search(0, q, keff, heap);
+    std::sort_heap(heap.begin(), heap.end());
+  }
+
+ private:
+  static constexpr Index kLeaf = 32;
+  struct Node {
+    Index begin, end;
+    std::int32_t dim = -1;  // -1: leaf
+    double split = 0;
+    std::int32_t left = -1, right = -1;
+  };
+  std::int32_t build(Index b, Index e) {
+    const auto id = static_cast<std::int32_t>(nodes_.size());
+    nodes_.push_back({b, e});
+    if (e - b <= kLeaf) return id;
+    const Index d = X_.cols();
+    Index best = 0;
+    double spread = -1;
+    for (Index f = 0; f < d; ++f) {
+      double lo = X_(perm_[b], f), hi = lo;
+      for (Index i = b + 1; i < e; ++i) {
+        lo = std::min(lo, X_(perm_[i], f));
+        hi = std::max(hi, X_(perm_[i], f));
+      }
+      if (hi - lo > spread) {
+        spread = hi - lo;
+        best = f;
+      }
+    }
+    if (!(spread > 0)) return id;  // all rows identical: keep as one leaf
+    const Index mid = b + (e - b) / 2;
+    std::nth_element(perm_.begin() + b, perm_.begin() + mid, perm_.begin() + e,
+                     [&](Index x, Index y) { return X_(x, best) < X_(y, best); });
+    const double split = X_(perm_[mid], best);
+    const std::int32_t l = build(b, mid);
+    const std::int32_t r = build(mid, e);
+    nodes_[id].dim = static_cast<std::int32_t>(best);
+    nodes_[id].split = split;
+    nodes_[id].left = l;
+    nodes_[id].right = r;
+    return id;
+  }
+  void search(std::int32_t id, const double* q, Index keff, std::vector<std::pair<double, Index>>& heap) const {
+    const Node& nd = nodes_[id];
+    if (nd.dim < 0) {
+      const Index d = X_.cols();
+      for (Index i = nd.begin; i < nd.end; ++i) {
+        const Index r = perm_[i];
+        const double* x = X_.row(r).data();
+        double s = 0;
+        for (Index f = 0; f < d; ++f) {
+          const double diff = q[f] - x[f];
+          s += diff * diff;
+        }
+        const std::pair<double, Index> c{s, r};
+        if (static_cast<Index>(heap.size()) < keff) {
+          heap.push_back(c);
+          std::push_heap(heap.begin(), heap.end());
+        } else if (c < heap.front()) {
+          std::pop_heap(heap.begin(), heap.end());
+          heap.back() = c;
+          std::push_heap(heap.begin(), heap.end());
+        }
+      }
+      return;
+    }
+    const double diff = q[nd.dim] - nd.split;
+    // Rows equal to the split value can sit on either side, so ties visit both.
+    const std::int32_t near = diff < 0 ? nd.left : nd.right, far = diff < 0 ? nd.right : nd.left;
+    search(near, q, keff, heap);
+    if (static_cast<Index>(heap.size()) < keff || diff * diff <= heap.front().first) search(far, q, keff, heap);
+  }
+  const RowMatrix<double>& X_;
+  std::vector<Index> perm_;
+  std::vector<Node> nodes_;
+};
+
+}  // namespace detail
+
 template <class T>
 Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, bool exclude_self, int n_threads) {
   const Index n = ref.rows(), m = Q.rows(), d = ref.cols();
@@ -18,6 +116,39 @@ Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, boo
   require(keff <= n, "knn_search", "k (", k, ") must be less than the number of reference rows (", n, ")");
   Neighbors out{RowMatrix<double>(m, k), RowMatrix<std::int64_t>(m, k)};
   if (m == 0) return out;
+  // Both paths return the k smallest (distance^2, index) pairs, so they give identical
+  // neighbours; the tree wins in low dimension (scikit-learn's rule: d <= 15).
+  auto emit = [&](Index qi, const std::vector<std::pair<double, Index>>& cand) {
+    Index skip = -1;  // position removed when excluding the query itself
+    if (exclude_self) {
+      skip = 0;  // scikit-learn: drop the first neighbour when the sample is not among them
+      for (Index p = 0; p < keff; ++p)
+        if (cand[p].second == qi) {
+          skip = p;
+          break;
+        }
+    }
+    for (Index p = 0, c = 0; p < keff; ++p) {
+      if (p == skip) continue;
+      out.distance(qi, c) = std::sqrt(cand[p].first);
+      out.index(qi, c) = cand[p].second;
+      ++c;
+    }
+  };
+  if (d <= 15) {
+    const detail::KdTree tree(ref);
+    parallel_chunks(m, n_threads, [&](Index b, Index e, int) {
+      std::vector<std::pair<double, Index>> heap;
+      std::vector<double> q(static_cast<std::size_t>(d));
+      for (Index i = b; i < e; ++i) {
+        if ((i & 4095) == 0) Interrupt::check("LocalOutlierFactor: nearest neighbours");
+        for (Index f = 0; f < d; ++f) q[f] = static_cast<double>(Q(i, f));
+        tree.query(q.data(), keff, heap);
+        emit(i, heap);
+      }
+    });
+    return out;
+  }
   const Vector<double> rn = ref.rowwise().squaredNorm();
   const double max_rn = rn.size() ? rn.maxCoeff() : 0.0;
   // Block of queries so that the block x n distance matrix stays near 8 MB.
@@ -29,19 +160,24 @@ Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, boo
     const RowMatrix<double> Qb = Q.middleRows(b0, bs).template cast<double>();
     RowMatrix<double> G(bs, n);
     G.noalias() = Qb * ref.transpose();
-    std::vector<Index> order(static_cast<std::size_t>(n));
+    std::vector<double> heap;
     std::vector<std::pair<double, Index>> cand;
     for (Index r = 0; r < bs; ++r) {
       const double qn = Qb.row(r).squaredNorm();
       double* a = G.row(r).data();
       for (Index j = 0; j < n; ++j) a[j] = qn + rn[j] - 2.0 * a[j];
-      std::iota(order.begin(), order.end(), Index{0});
-      std::nth_element(order.begin(), order.begin() + (keff - 1), order.end(),
-                       [&](Index x, Index y) { return a[x] < a[y]; });
-      // The product form errs by at most a few ulps of |q|^2 + |r|^2; anything within
-      // twice that bound of the k-th value is re-measured exactly.
+      // k-th smallest approximate value: one pass with a bounded max-heap (most values
+      // are rejected by a single comparison with the heap top).
+      heap.assign(a, a + keff);
+      std::make_heap(heap.begin(), heap.end());
+      for (Index j = keff; j < n; ++j)
+        if (a[j] < heap.front()) {
+          std::pop_heap(heap.begin(), heap.end());
+          heap.back() = a[j];
+          std::push_heap(heap.begin(), heap.end());
+        }
       const double tol = 1e-10 * (qn + max_rn) + std::numeric_limits<double>::min();
-      const double limit = a[order[keff - 1]] + tol;
+      const double limit = heap.front() + tol;
       cand.clear();
       for (Index j = 0; j < n; ++j)
         if (a[j] <= limit) {
@@ -53,22 +189,7 @@ Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, boo
           cand.emplace_back(s, j);
         }
       std::sort(cand.begin(), cand.end());
-      const Index qi = b0 + r;
-      Index skip = -1;  // position removed when excluding the query itself
-      if (exclude_self) {
-        skip = 0;  // scikit-learn: drop the first neighbour when the sample is not among them
-        for (Index p = 0; p < keff; ++p)
-          if (cand[p].second == qi) {
-            skip = p;
-            break;
-          }
-      }
-      for (Index p = 0, c = 0; p < keff; ++p) {
-        if (p == skip) continue;
-        out.distance(qi, c) = std::sqrt(cand[p].first);
-        out.index(qi, c) = cand[p].second;
-        ++c;
-      }
+      emit(b0 + r, cand);
     }
   });
   return out;
