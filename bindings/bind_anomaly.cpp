@@ -116,6 +116,7 @@ CUSTMINE_BIND_FAMILY(anomaly) {
            }),
            py::arg("n_neighbors"), py::arg("novelty"), py::arg("contamination"), py::arg("n_threads"))
       .def_property_readonly("negative_outlier_factor", [](const LOF& s) { return s.negative_outlier_factor(); })
+      .def_property_readonly("lrd", [](const LOF& s) { return s.lrd(); })
       .def("explain_training", [](const LOF& s) {
         py::gil_scoped_release nogil;
         return s.explain_training();

@@ -498,8 +498,10 @@ class ECOD(_Detector):
     ``ECOD``, which instead sums the per-feature maximum ``max(U_l, U_r, U_skew)``
     (yzhao062/pyod#453); with it the training scores equal PyOD's ``decision_scores_``.
     New rows are always scored against the training ECDFs (PyOD re-fits them on train +
-    new rows, pyod#401). ``explain`` returns the per-feature tail scores of the sum that
-    scored the row (they sum to ``anomaly_score``).
+    new rows, pyod#401). ``explain`` returns each feature's dimensional outlier score
+    ``max(U_l, U_r)`` ("paper"; the terms of the winning sum would hide a feature in the
+    other tail when the rest of the row outweighs it) or PyOD's per-feature terms ("pyod",
+    which sum to ``anomaly_score``).
     """
 
     _parameter_constraints = {"contamination": [Interval(numbers.Real, 0, 0.5, closed="right")]}

@@ -26,7 +26,8 @@
 //   ECOD, which takes the maximum per feature first, sum_j max(U_l, U_r, U_skew), with
 //   U_skew = U_l + U_r for a feature of skewness exactly 0 (yzhao062/pyod#453). Unlike
 //   PyOD, new rows are scored against the training ECDFs only (PyOD re-fits on train + new,
-//   pyod#401). Complexity O(d n log n) fit, O(m d log n) scoring; the sorted training
+//   pyod#401). explain() gives each feature's max(U_l, U_r) (Paper) or PyOD's per-feature
+//   term (PyOD). Complexity O(d n log n) fit, O(m d log n) scoring; the sorted training
 //   columns are kept (O(n d) memory).
 #pragma once
 
@@ -118,7 +119,8 @@ class ECOD : public DetectorBase<ECOD<T>, T> {
   ECOD& fit(MatrixView<T> X);
   /// -O(x) (lower = more abnormal).
   [[nodiscard]] Vector<double> score_samples(MatrixView<T> X) const;
-  /// Per-feature tail scores of the aggregate that scored the row (sums to anomaly_score).
+  /// Per-feature tail scores: max(U_l, U_r) (Paper; the paper's dimensional outlier
+  /// score) or PyOD's per-feature terms (PyOD; these sum to anomaly_score).
   [[nodiscard]] RowMatrix<double> explain(MatrixView<T> X) const;
   /// Per-feature left and right tail scores -log F.
   void tail_scores(MatrixView<T> X, RowMatrix<double>& left, RowMatrix<double>& right) const;

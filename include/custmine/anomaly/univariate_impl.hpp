@@ -343,27 +343,32 @@ RowMatrix<double> ECOD<T>::explain(MatrixView<T> X) const {
         C(i, j) = skew_[j] == 0.0 ? L(i, j) + R(i, j) : std::max(L(i, j), R(i, j));
     return C;
   }
-  for (Index i = 0; i < m; ++i) {
-    double sl = 0, sr = 0, sa = 0;
-    for (Index j = 0; j < d; ++j) {
-      sl += L(i, j);
-      sr += R(i, j);
-      sa += skew_[j] < 0 ? L(i, j) : R(i, j);
-    }
-    // The paper's O = max of the three sums; its per-feature terms explain the row.
-    for (Index j = 0; j < d; ++j) {
-      if (sl >= sr && sl >= sa) C(i, j) = L(i, j);
-      else if (sr >= sa) C(i, j) = R(i, j);
-      else C(i, j) = skew_[j] < 0 ? L(i, j) : R(i, j);
-    }
-  }
+  // Paper: the dimensional outlier score max(U_l, U_r) of each feature. The terms of the
+  // winning sum would miss a feature in the other tail when the rest of the row outweighs
+  // it, so the explanation does not sum to the score here.
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < d; ++j) C(i, j) = std::max(L(i, j), R(i, j));
   return C;
 }
 
 template <class T>
 Vector<double> ECOD<T>::score_samples(MatrixView<T> X) const {
-  return -explain(X).rowwise().sum();
+  if (params_.aggregation == Aggregation::PyOD) return -explain(X).rowwise().sum();
+  RowMatrix<double> L, R;
+  tail_scores(X, L, R);
+  Vector<double> out(L.rows());
+  for (Index i = 0; i < L.rows(); ++i) {
+    double sl = 0, sr = 0, sa = 0;
+    for (Index j = 0; j < L.cols(); ++j) {
+      sl += L(i, j);
+      sr += R(i, j);
+      sa += skew_[j] < 0 ? L(i, j) : R(i, j);
+    }
+    out[i] = -std::max({sl, sr, sa});  // the paper's O = max of the three sums
+  }
+  return out;
 }
+
 
 template <class T>
 ModelDocument ECOD<T>::to_document() const {
