@@ -253,7 +253,7 @@ def main():
 
     print("\nSpeed:", flush=True)
     rng = np.random.default_rng(0)
-    n_syn = 20_000 if args.smoke else 1_000_000
+    n_syn = 5_000 if args.smoke else 1_000_000
     Xs = rng.normal(size=(n_syn, 20))
     ys = np.zeros(n_syn, dtype=int)
     ys[: n_syn // 100] = 1
