@@ -1,0 +1,303 @@
+// Definitions for isolation_forest.hpp (instantiated in src/anomaly/isolation_forest.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <unordered_set>
+
+#include "custmine/anomaly/isolation_forest.hpp"
+#include "custmine/core/random.hpp"
+#include "custmine/core/threading.hpp"
+
+namespace custmine::anomaly {
+
+template <class T>
+void IsolationForest<T>::Params::validate() const {
+  constexpr std::string_view w = "IsolationForest";
+  require(n_estimators >= 1 && n_estimators <= 1000000, w, "n_estimators must be a positive integer, got ", n_estimators);
+  if (max_samples_fraction > 0)
+    require(max_samples_fraction <= 1.0, w, "max_samples must be 'auto', a positive integer or a float in (0, 1], got ",
+            max_samples_fraction);
+  require(max_samples >= 0, w, "max_samples must be 'auto', a positive integer or a float in (0, 1], got ", max_samples);
+  require(max_features >= 0, w, "max_features must be a positive integer or a float in (0, 1], got ", max_features);
+  if (max_features == 0)
+    require(max_features_fraction > 0 && max_features_fraction <= 1.0, w,
+            "max_features must be a positive integer or a float in (0, 1], got ", max_features_fraction);
+  contamination.validate(w, true);
+  resolve_threads(n_threads, w);
+}
+
+template <class T>
+IsolationForest<T>& IsolationForest<T>::fit(MatrixView<T> X) {
+  constexpr std::string_view where = "IsolationForest::fit";
+  params_.validate();
+  check_fit_input<T>(where, X);
+  const Index n = X.rows(), d = X.cols();
+  std::int64_t psi;
+  if (params_.max_samples > 0) psi = std::min<std::int64_t>(params_.max_samples, n);
+  else if (params_.max_samples_fraction > 0) psi = std::max<std::int64_t>(1, static_cast<std::int64_t>(params_.max_samples_fraction * n));
+  else psi = std::min<std::int64_t>(256, n);
+  std::int64_t n_feat;
+  if (params_.max_features > 0) {
+    require(params_.max_features <= d, where, "max_features (", params_.max_features, ") exceeds the ", d, " features of X");
+    n_feat = params_.max_features;
+  } else {
+    n_feat = std::max<std::int64_t>(1, static_cast<std::int64_t>(params_.max_features_fraction * d));
+  }
+  const int max_depth = static_cast<int>(std::ceil(std::log2(std::max<double>(2.0, static_cast<double>(psi)))));
+
+  struct Tree {
+    std::vector<std::int32_t> feature, left;
+    std::vector<double> value;
+  };
+  const int T_ = params_.n_estimators;
+  std::vector<Tree> trees(T_);
+
+  parallel_for(T_, params_.n_threads, [&](Index t, int) {
+    if ((t & 7) == 0) Interrupt::check(where);
+    Rng rng = Rng::stream(params_.seed, static_cast<std::uint64_t>(t));
+    // Subsample: without replacement by a partial Fisher-Yates over a sparse swap map
+    // would be O(psi); a dense permutation is O(n) and fine since n is read anyway.
+    std::vector<Index> idx(static_cast<std::size_t>(psi));
+    if (params_.bootstrap) {
+      for (auto& i : idx) i = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
+    } else if (psi == n) {
+      std::iota(idx.begin(), idx.end(), Index{0});
+    } else {
+      // Floyd's algorithm: psi distinct indices in O(psi) expected with a small hash set.
+      std::vector<Index> chosen;
+      chosen.reserve(static_cast<std::size_t>(psi));
+      // A bitmap when psi is a sizeable share of n, a hash set otherwise.
+      const bool dense = psi * 64 >= n;
+      std::vector<std::uint8_t> seen;
+      std::unordered_set<Index> seen_set;
+      if (dense) seen.assign(static_cast<std::size_t>(n), 0);
+      for (Index j = n - psi; j < n; ++j) {
+        const auto r = static_cast<Index>(rng.below(static_cast<std::uint64_t>(j + 1)));
+        const bool taken = dense ? seen[r] != 0 : seen_set.count(r) != 0;
+        const Index pick = taken ? j : r;
+        if (dense) seen[pick] = 1;
+        else seen_set.insert(pick);
+        chosen.push_back(pick);
+      }
+      idx = std::move(chosen);
+    }
+    // Features of this tree.
+    std::vector<std::int32_t> feats(static_cast<std::size_t>(d));
+    std::iota(feats.begin(), feats.end(), 0);
+    if (n_feat < d) {
+      for (std::int64_t j = 0; j < n_feat; ++j)
+        std::swap(feats[j], feats[j + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(d - j)))]);
+      feats.resize(static_cast<std::size_t>(n_feat));
+    }
+    Tree& tr = trees[t];
+    struct Item {
+      std::int32_t node;
+      Index begin, end;
+      int depth;
+    };
+    std::vector<Item> stack{{0, 0, psi, 0}};
+    tr.feature.push_back(-1);
+    tr.left.push_back(-1);
+    tr.value.push_back(0.0);
+    std::vector<std::int32_t> order(feats.size());
+    while (!stack.empty()) {
+      const Item it = stack.back();
+      stack.pop_back();
+      const Index m = it.end - it.begin;
+      bool split = false;
+      if (it.depth < max_depth && m > 1) {
+        // Draw features in random order until one is not constant in this node.
+        order = feats;
+        for (std::size_t r = 0; r < order.size() && !split; ++r) {
+          std::swap(order[r], order[r + rng.below(order.size() - r)]);
+          const std::int32_t f = order[r];
+          double lo = static_cast<double>(X(idx[it.begin], f)), hi = lo;
+          for (Index a = it.begin + 1; a < it.end; ++a) {
+            const double v = static_cast<double>(X(idx[a], f));
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+          }
+          if (!(hi > lo)) continue;
+          double thr = lo + rng.uniform() * (hi - lo);
+          if (!(thr < hi)) thr = lo;  // rounding guard: keep both sides non-empty
+          auto mid = std::partition(idx.begin() + it.begin, idx.begin() + it.end,
+                                    [&](Index a) { return static_cast<double>(X(a, f)) <= thr; });
+          const Index cut = mid - idx.begin();
+          const auto left = static_cast<std::int32_t>(tr.feature.size());
+          tr.feature[it.node] = f;
+          tr.value[it.node] = thr;
+          tr.left[it.node] = left;
+          for (int c = 0; c < 2; ++c) {
+            tr.feature.push_back(-1);
+            tr.left.push_back(-1);
+            tr.value.push_back(0.0);
+          }
+          stack.push_back({left + 1, cut, it.end, it.depth + 1});
+          stack.push_back({left, it.begin, cut, it.depth + 1});
+          split = true;
+        }
+      }
+      if (!split) tr.value[it.node] = it.depth + average_path_length(static_cast<double>(m));
+    }
+  });
+
+  psi_ = psi;
+  this->n_features_ = d;
+  tree_offset_.assign(1, 0);
+  feature_.clear();
+  left_.clear();
+  value_.clear();
+  for (auto& tr : trees) {
+    feature_.insert(feature_.end(), tr.feature.begin(), tr.feature.end());
+    left_.insert(left_.end(), tr.left.begin(), tr.left.end());
+    value_.insert(value_.end(), tr.value.begin(), tr.value.end());
+    tree_offset_.push_back(static_cast<std::int64_t>(feature_.size()));
+  }
+  // With "auto" the offset is fixed, so the training rows need not be scored.
+  const Vector<double> s = params_.contamination.is_auto ? Vector<double>() : score_samples(X);
+  this->finish_fit(X, s, params_.contamination, -0.5);
+  return *this;
+}
+
+template <class T>
+Vector<double> IsolationForest<T>::mean_path_length(MatrixView<T> X) const {
+  check_score_input<T>("IsolationForest::score_samples", X, this->n_features_, is_fitted());
+  const Index n = X.rows();
+  const std::size_t n_trees = tree_offset_.size() - 1;
+  Vector<double> depth = Vector<double>::Zero(n);
+  parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
+    constexpr Index kBlock = 256;  // rows per block: one tree's nodes stay in cache
+    for (Index b0 = b; b0 < e; b0 += kBlock) {
+      const Index e0 = std::min(e, b0 + kBlock);
+      for (std::size_t t = 0; t < n_trees; ++t) {
+        const std::int64_t base = tree_offset_[t];
+        const std::int32_t* feat = feature_.data() + base;
+        const std::int32_t* left = left_.data() + base;
+        const double* val = value_.data() + base;
+        for (Index i = b0; i < e0; ++i) {
+          const T* row = X.row(i).data();
+          std::int32_t node = 0;
+          while (feat[node] >= 0) node = left[node] + (static_cast<double>(row[feat[node]]) <= val[node] ? 0 : 1);
+          depth[i] += val[node];
+        }
+      }
+      if (((b0 / kBlock) & 63) == 0) Interrupt::check("IsolationForest::score_samples");
+    }
+  });
+  depth /= static_cast<double>(n_trees);
+  return depth;
+}
+
+template <class T>
+Vector<double> IsolationForest<T>::score_samples(MatrixView<T> X) const {
+  Vector<double> h = mean_path_length(X);
+  const double c = average_path_length(static_cast<double>(psi_));
+  for (Index i = 0; i < h.size(); ++i) h[i] = -std::exp2(-h[i] / c);
+  return h;
+}
+
+template <class T>
+RowMatrix<double> IsolationForest<T>::explain(MatrixView<T> X) const {
+  check_score_input<T>("IsolationForest::explain", X, this->n_features_, is_fitted());
+  const Index n = X.rows(), d = X.cols();
+  const std::size_t n_trees = tree_offset_.size() - 1;
+  RowMatrix<double> C = RowMatrix<double>::Zero(n, d);
+  parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
+    std::vector<std::int32_t> path;
+    for (Index i = b; i < e; ++i) {
+      const T* row = X.row(i).data();
+      for (std::size_t t = 0; t < n_trees; ++t) {
+        const std::int64_t base = tree_offset_[t];
+        path.clear();
+        std::int32_t node = 0;
+        while (feature_[base + node] >= 0) {
+          const std::int32_t f = feature_[base + node];
+          path.push_back(f);
+          node = left_[base + node] + (static_cast<double>(row[f]) <= value_[base + node] ? 0 : 1);
+        }
+        const double h = value_[base + node];
+        if (h <= 0) continue;
+        for (auto f : path) C(i, f) += 1.0 / h;
+      }
+    }
+  });
+  C /= static_cast<double>(n_trees);
+  return C;
+}
+
+template <class T>
+ModelDocument IsolationForest<T>::to_document() const {
+  if (!is_fitted()) fail<NotFittedError>("IsolationForest::to_document", "this IsolationForest is not fitted yet");
+  ModelDocument doc;
+  doc.estimator = "IsolationForest";
+  auto& p = doc.params;
+  p["n_estimators"] = params_.n_estimators;
+  p["max_samples"] = params_.max_samples;
+  p["max_samples_fraction"] = params_.max_samples_fraction;
+  p["max_features"] = params_.max_features;
+  p["max_features_fraction"] = params_.max_features_fraction;
+  p["bootstrap"] = params_.bootstrap;
+  p["contamination"] = params_.contamination.to_json();
+  p["seed"] = params_.seed;
+  p["n_threads"] = params_.n_threads;
+  this->write_common(doc);
+  doc.state["psi"] = psi_;
+  doc.state["tree_offset"] = json_array(tree_offset_);
+  doc.state["feature"] = json_array(feature_);
+  doc.state["left"] = json_array(left_);
+  doc.state["value"] = json_doubles_array(value_);
+  return doc;
+}
+
+template <class T>
+IsolationForest<T> IsolationForest<T>::from_document(const ModelDocument& doc) {
+  constexpr std::string_view where = "IsolationForest document";
+  if (doc.estimator != "IsolationForest") fail<SerializationError>(where, "holds a '", doc.estimator, "' model");
+  Params p;
+  p.n_estimators = static_cast<int>(json_size(doc.params, "n_estimators", 1, 1000000, where));
+  p.max_samples = json_int(doc.params, "max_samples", where);
+  p.max_samples_fraction = json_double(doc.params, "max_samples_fraction", where);
+  p.max_features = json_int(doc.params, "max_features", where);
+  p.max_features_fraction = json_double(doc.params, "max_features_fraction", where);
+  p.bootstrap = json_bool(doc.params, "bootstrap", where);
+  p.contamination = Contamination::from_json(doc.params, where);
+  p.seed = static_cast<std::uint64_t>(json_int(doc.params, "seed", where));
+  p.n_threads = static_cast<int>(json_size(doc.params, "n_threads", -1024, 1024, where));
+  try {
+    p.validate();
+  } catch (const InvalidArgument& e) {
+    fail<SerializationError>(where, "invalid parameters (", e.what(), ")");
+  }
+  IsolationForest m(p);
+  m.read_common(doc, where);
+  m.psi_ = json_size(doc.state, "psi", 1, std::int64_t{1} << 40, where);
+  auto off = json_ints(doc.state, "tree_offset", where);
+  if (off.size() != static_cast<std::size_t>(p.n_estimators) + 1 || off.front() != 0)
+    fail<SerializationError>(where, "field 'tree_offset' must hold n_estimators + 1 offsets starting at 0");
+  for (std::size_t t = 1; t < off.size(); ++t)
+    if (off[t] <= off[t - 1]) fail<SerializationError>(where, "field 'tree_offset' must be strictly increasing");
+  const auto total = static_cast<std::size_t>(off.back());
+  auto feat = json_ints_n(doc.state, "feature", total, where);
+  auto left = json_ints_n(doc.state, "left", total, where);
+  m.value_ = json_doubles_n(doc.state, "value", total, where);
+  // Every internal node must point at two children inside its own tree, after itself,
+  // and use a valid feature, so that scoring can never run off the arrays or loop.
+  for (std::size_t t = 0; t + 1 < off.size(); ++t) {
+    const std::int64_t size = off[t + 1] - off[t];
+    for (std::int64_t k = 0; k < size; ++k) {
+      const std::size_t g = static_cast<std::size_t>(off[t] + k);
+      if (feat[g] < -1 || feat[g] >= m.n_features_) fail<SerializationError>(where, "node feature out of range");
+      if (feat[g] >= 0 && (left[g] <= k || left[g] + 1 >= size))
+        fail<SerializationError>(where, "node children out of range");
+      if (!std::isfinite(m.value_[g])) fail<SerializationError>(where, "node values must be finite");
+    }
+  }
+  m.tree_offset_ = std::move(off);
+  m.feature_.assign(feat.begin(), feat.end());
+  m.left_.assign(left.begin(), left.end());
+  return m;
+}
+
+}  // namespace custmine::anomaly

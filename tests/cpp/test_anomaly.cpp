@@ -1,0 +1,317 @@
+// Anomaly family: hand-checked cases, invariances, bad input and JSON round trips.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "custmine/anomaly/isolation_forest.hpp"
+#include "custmine/anomaly/lof.hpp"
+#include "custmine/anomaly/mcd.hpp"
+#include "custmine/anomaly/univariate.hpp"
+#include "custmine/core/random.hpp"
+
+using namespace custmine;
+using namespace custmine::anomaly;
+
+namespace {
+RowMatrix<double> gaussian(Index n, Index d, std::uint64_t seed, Index n_out = 0, double shift = 6.0) {
+  Rng rng(seed);
+  RowMatrix<double> X(n, d);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) X(i, j) = rng.normal() + (i < n_out ? shift : 0.0);
+  return X;
+}
+template <class M>
+M round_trip(const M& m) {
+  return M::from_document(from_json(to_json(m.to_document()), ""));
+}
+Index argmax(const Vector<double>& v) {
+  Index k;
+  v.maxCoeff(&k);
+  return k;
+}
+}  // namespace
+
+TEST(AnomalyCommon, PercentileMatchesNumpyLinear) {
+  // numpy.percentile([1, 2, 3, 4], 10) = 1.3; 50 -> 2.5; 100 -> 4
+  EXPECT_NEAR(percentile({4, 1, 3, 2}, 10), 1.3, 1e-12);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 50), 2.5);
+  EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 100), 4.0);
+}
+
+TEST(AnomalyCommon, ContaminationRange) {
+  EXPECT_THROW(Contamination::fraction(0.0).validate("t", true), InvalidArgument);
+  EXPECT_THROW(Contamination::fraction(0.51).validate("t", true), InvalidArgument);
+  EXPECT_THROW(Contamination::automatic().validate("t", false), InvalidArgument);
+  EXPECT_NO_THROW(Contamination::fraction(0.5).validate("t", false));
+}
+
+TEST(AnomalyIsolationForest, AveragePathLength) {
+  EXPECT_EQ(average_path_length(1), 0.0);
+  EXPECT_EQ(average_path_length(2), 1.0);
+  // c(256) = 2 (ln 255 + gamma) - 2 * 255 / 256
+  EXPECT_NEAR(average_path_length(256), 2 * (std::log(255.0) + 0.5772156649015329) - 2 * 255.0 / 256, 1e-12);
+}
+
+TEST(AnomalyIsolationForest, FlagsShiftedPointsAndIsDeterministic) {
+  auto X = gaussian(1000, 4, 1, 10);
+  IsolationForest<double>::Params p;
+  p.seed = 7;
+  p.contamination = Contamination::fraction(0.01);
+  IsolationForest<double> a(p);
+  a.fit(X);
+  const auto s = a.anomaly_score(X);
+  // every shifted row scores above every normal row's median
+  std::vector<double> normal(s.data() + 10, s.data() + 1000);
+  const double med = percentile(normal, 50);
+  for (int i = 0; i < 10; ++i) EXPECT_GT(s[i], med);
+  EXPECT_EQ((a.predict(X).array() == -1).count(), 10);
+  p.n_threads = 2;
+  IsolationForest<double> b(p);
+  b.fit(X);
+  EXPECT_EQ(a.score_samples(X), b.score_samples(X));  // thread count does not change the model
+  EXPECT_EQ(a.explain(X), b.explain(X));
+  // scores in [-1, 0)
+  EXPECT_LT(a.score_samples(X).maxCoeff(), 0.0);
+  EXPECT_GE(a.score_samples(X).minCoeff(), -1.0);
+}
+
+TEST(AnomalyIsolationForest, ExplainPointsAtPerturbedFeature) {
+  auto X = gaussian(2000, 6, 3);
+  for (int i = 0; i < 20; ++i) X(i, 4) += 8.0;
+  IsolationForest<double>::Params p;
+  p.seed = 1;
+  p.n_estimators = 200;
+  IsolationForest<double> m(p);
+  m.fit(X);
+  const auto top = m.top_attributes(X.topRows(20), 1);
+  int hits = 0;
+  for (int i = 0; i < 20; ++i) hits += top.feature(i, 0) == 4;
+  EXPECT_GE(hits, 19);
+}
+
+TEST(AnomalyIsolationForest, JsonRoundTripAndCorruptDocuments) {
+  auto X = gaussian(300, 3, 2, 3);
+  IsolationForest<double> m;
+  m.fit(X);
+  auto r = round_trip(m);
+  EXPECT_EQ(m.score_samples(X), r.score_samples(X));
+  EXPECT_EQ(m.offset(), r.offset());
+  auto doc = m.to_document();
+  doc.state["left"].as_array()[0] = 0;  // a node pointing at itself would loop forever
+  EXPECT_THROW(IsolationForest<double>::from_document(doc), SerializationError);
+  doc = m.to_document();
+  doc.state["feature"].as_array()[0] = 99;
+  EXPECT_THROW(IsolationForest<double>::from_document(doc), SerializationError);
+  doc = m.to_document();
+  doc.state.erase("value");
+  EXPECT_THROW(IsolationForest<double>::from_document(doc), SerializationError);
+  EXPECT_THROW(from_json("{\"format_version\": 1", "IsolationForest"), SerializationError);
+}
+
+TEST(AnomalyIsolationForest, BadInput) {
+  auto X = gaussian(50, 3, 4);
+  IsolationForest<double>::Params p;
+  p.contamination = Contamination::fraction(0.6);
+  EXPECT_THROW(IsolationForest<double>(p).fit(X), InvalidArgument);
+  IsolationForest<double> m;
+  EXPECT_THROW(m.score_samples(X), NotFittedError);
+  RowMatrix<double> bad = X;
+  bad(3, 1) = std::nan("");
+  EXPECT_THROW(m.fit(bad), InvalidArgument);
+  m.fit(X);
+  RowMatrix<double> wrong = gaussian(5, 2, 5);
+  EXPECT_THROW(m.score_samples(wrong), ShapeError);
+  bad(3, 1) = INFINITY;
+  EXPECT_THROW(m.score_samples(bad), InvalidArgument);
+}
+
+TEST(AnomalyLocalOutlierFactor, HandComputedOneDimensional) {
+  // 0, 1, 2, 10 with k = 1: k-distances 1, 1, 1, 8; lrd 1, 1, 1, 1/8, so LOF(10) = 8.
+  RowMatrix<double> X(4, 1);
+  X << 0, 1, 2, 10;
+  LocalOutlierFactor<double>::Params p;
+  p.n_neighbors = 1;
+  LocalOutlierFactor<double> m(p);
+  m.fit(X);
+  const auto& nof = m.negative_outlier_factor();
+  EXPECT_NEAR(nof[0], -1.0, 1e-8);
+  EXPECT_NEAR(nof[1], -1.0, 1e-8);
+  EXPECT_NEAR(nof[2], -1.0, 1e-8);
+  EXPECT_NEAR(nof[3], -8.0, 1e-8);
+  // a new point at 5: neighbour 2 (d 3 > k-dist 1) -> lrd 1/3, LOF = 1 / (1/3) = 3
+  RowMatrix<double> q(1, 1);
+  q << 5;
+  EXPECT_NEAR(m.score_samples(q)[0], -3.0, 1e-8);
+}
+
+TEST(AnomalyLocalOutlierFactor, DuplicatesAreExact) {
+  // Three identical rows and k = 2: each has its two twins at distance exactly 0, so
+  // lrd = 1e10 (scikit-learn's 1 / (0 + 1e-10)), not a rounding-noise value.
+  RowMatrix<double> X(5, 2);
+  X << 1e3 + 0.1, 7, 1e3 + 0.1, 7, 1e3 + 0.1, 7, 0, 0, 5, 5;
+  auto nb = knn_search<double>(X, X, 2, true, 1);
+  EXPECT_EQ(nb.distance(0, 0), 0.0);
+  EXPECT_EQ(nb.distance(0, 1), 0.0);
+  EXPECT_NE(nb.index(0, 0), 0);  // the row itself was removed
+  LocalOutlierFactor<double>::Params p;
+  p.n_neighbors = 2;
+  LocalOutlierFactor<double> m(p);
+  m.fit(X);
+  EXPECT_NEAR(m.lrd()[0], 1e10, 1.0);
+}
+
+TEST(AnomalyLocalOutlierFactor, TreeAndBlockedSearchAgreeWithNaiveNeighbours) {
+  for (Index dim : {5, 20}) {  // k-d tree path (d <= 15) and blocked matrix-product path
+  auto X = gaussian(300, dim, 9);
+  for (Index i = 0; i < 300; i += 50) X.row(i + 1) = X.row(i);  // exact duplicates
+  auto nb = knn_search<double>(X, X, 7, true, 2);
+  for (Index i = 0; i < 300; i += 37) {
+    std::vector<std::pair<double, Index>> all;
+    for (Index j = 0; j < 300; ++j)
+      if (j != i) all.emplace_back((X.row(i) - X.row(j)).norm(), j);
+    std::sort(all.begin(), all.end());
+    for (int c = 0; c < 7; ++c) {
+      EXPECT_NEAR(nb.distance(i, c), all[c].first, 1e-12);
+      EXPECT_EQ(nb.index(i, c), all[c].second);
+    }
+  }
+  }
+}
+
+TEST(AnomalyLocalOutlierFactor, ThreadsRoundTripAndBadInput) {
+  auto X = gaussian(400, 3, 6, 5);
+  LocalOutlierFactor<double>::Params p;
+  p.novelty = true;
+  LocalOutlierFactor<double> a(p);
+  a.fit(X);
+  p.n_threads = 2;
+  LocalOutlierFactor<double> b(p);
+  b.fit(X);
+  EXPECT_EQ(a.negative_outlier_factor(), b.negative_outlier_factor());
+  EXPECT_EQ(a.score_samples(X), b.score_samples(X));
+  auto r = round_trip(a);
+  EXPECT_EQ(a.score_samples(X), r.score_samples(X));
+  auto doc = a.to_document();
+  doc.state["neighbors"].as_array()[0] = 100000;
+  EXPECT_THROW(LocalOutlierFactor<double>::from_document(doc), SerializationError);
+  p.n_neighbors = 400;
+  EXPECT_THROW(LocalOutlierFactor<double>(p).fit(X), InvalidArgument);
+}
+
+TEST(AnomalyRobustZScore, HandComputedAndConstantFeature) {
+  RowMatrix<double> X(5, 2);
+  X << 1, 5, 2, 5, 3, 5, 4, 5, 100, 5;
+  RobustZScore<double> m;
+  m.fit(X);
+  EXPECT_DOUBLE_EQ(m.center()[0], 3.0);
+  EXPECT_NEAR(m.scale()[0], 1.482602218505602, 1e-12);  // MAD = 1
+  EXPECT_EQ(m.constant()[1], 1);
+  EXPECT_DOUBLE_EQ(m.scale()[1], 1.0);
+  const auto Z = m.explain(X);
+  EXPECT_NEAR(Z(4, 0), 97 / 1.482602218505602, 1e-9);
+  EXPECT_EQ(Z(4, 1), 0.0);
+  EXPECT_TRUE(m.score_samples(X).allFinite());
+  EXPECT_EQ(argmax(m.anomaly_score(X)), 4);
+  auto r = round_trip(m);
+  EXPECT_EQ(m.score_samples(X), r.score_samples(X));
+}
+
+TEST(AnomalyRobustZScore, MadZeroFallsBackToMeanAbsoluteDeviation) {
+  RowMatrix<double> X(5, 1);
+  X << 0, 0, 0, 0, 10;  // MAD 0, mean absolute deviation 2
+  RobustZScore<double> m;
+  m.fit(X);
+  EXPECT_NEAR(m.scale()[0], 1.2533141373155 * 2.0, 1e-12);
+  EXPECT_EQ(m.constant()[0], 0);
+}
+
+TEST(AnomalyHBOS, HandComputedTwoBins) {
+  // [0, 0, 0, 1], 2 bins: edges 0, .5, 1; density 3/(4*.5) = 1.5 and 0.5.
+  RowMatrix<double> X(4, 1);
+  X << 0, 0, 0, 1;
+  HBOS<double>::Params p;
+  p.n_bins = 2;
+  HBOS<double> m(p);
+  m.fit(X);
+  EXPECT_DOUBLE_EQ(m.density()(0, 0), 1.5);
+  EXPECT_DOUBLE_EQ(m.density()(0, 1), 0.5);
+  const auto C = m.explain(X);
+  EXPECT_NEAR(C(0, 0), -std::log2(1.6), 1e-12);
+  EXPECT_NEAR(C(3, 0), -std::log2(0.6), 1e-12);
+  // 0.3 beyond the right edge (<= 0.5 bin widths of 0.5): last bin; 5 beyond: lowest density
+  RowMatrix<double> q(2, 1);
+  q << 1.2, 6;
+  const auto Cq = m.explain(q);
+  EXPECT_NEAR(Cq(0, 0), -std::log2(0.6), 1e-12);
+  EXPECT_NEAR(Cq(1, 0), -std::log2(0.6), 1e-12);
+}
+
+TEST(AnomalyHBOS, ConstantFeatureNoDivisionByZero) {
+  RowMatrix<double> X = RowMatrix<double>::Constant(10, 2, 3.0);
+  X(0, 1) = 4;
+  HBOS<double> m;
+  m.fit(X);
+  EXPECT_TRUE(m.score_samples(X).allFinite());
+  auto r = round_trip(m);
+  EXPECT_EQ(m.score_samples(X), r.score_samples(X));
+}
+
+TEST(AnomalyECOD, HandComputedTails) {
+  RowMatrix<double> X(5, 1);
+  X << 1, 2, 3, 4, 5;  // skewness 0: right tail for U_auto
+  ECOD<double> m;
+  m.fit(X);
+  const auto s = m.anomaly_score(X);
+  // x = 5: F_left = 1 (0), F_right = 1/5 -> log 5; x = 1 symmetric
+  EXPECT_NEAR(s[4], std::log(5.0), 1e-12);
+  EXPECT_NEAR(s[0], std::log(5.0), 1e-12);
+  EXPECT_NEAR(s[2], std::log(5.0 / 3.0), 1e-12);  // max(log 5/3, log 5/3)
+  RowMatrix<double> q(1, 1);
+  q << 1000;  // beyond the range: floored at 1/n, finite
+  EXPECT_NEAR(m.anomaly_score(q)[0], std::log(5.0), 1e-12);
+  ECOD<double>::Params p;
+  p.n_threads = 2;
+  ECOD<double> b(p);
+  auto G = gaussian(500, 4, 8, 5);
+  m.fit(G);
+  b.fit(G);
+  EXPECT_EQ(m.score_samples(G), b.score_samples(G));
+  auto r = round_trip(m);
+  EXPECT_EQ(m.score_samples(G), r.score_samples(G));
+  auto doc = m.to_document();
+  doc.state["sorted"].as_array()[0] = 1e9;  // no longer sorted
+  EXPECT_THROW(ECOD<double>::from_document(doc), SerializationError);
+}
+
+TEST(AnomalyEllipticEnvelope, RecoversCleanLocationAndScatter) {
+  auto X = gaussian(600, 3, 11, 60, 8.0);  // 10 % shifted rows
+  EllipticEnvelope<double>::Params p;
+  p.seed = 3;
+  EllipticEnvelope<double> m(p);
+  m.fit(X);
+  EXPECT_LT(m.location().cwiseAbs().maxCoeff(), 0.2);
+  EXPECT_LT((m.covariance() - RowMatrix<double>::Identity(3, 3)).cwiseAbs().maxCoeff(), 0.25);
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(m.support()[i], 0);
+  EXPECT_NEAR(chi2_quantile(0.5, 1), 0.454936423119572, 1e-12);
+  // Shapley split sums to the squared distance
+  EXPECT_TRUE(m.explain(X).rowwise().sum().isApprox(m.mahalanobis(X), 1e-12));
+  auto r = round_trip(m);
+  EXPECT_TRUE(m.score_samples(X).isApprox(r.score_samples(X), 1e-12));
+  RowMatrix<double> one(1, 3);
+  one << 1, 2, 3;
+  EXPECT_THROW(EllipticEnvelope<double>().fit(one), InvalidArgument);
+}
+
+TEST(Anomaly, FloatInstantiationsAgree) {
+  auto X = gaussian(200, 3, 12, 4);
+  RowMatrix<float> Xf = X.cast<float>();
+  RowMatrix<double> Xr = Xf.cast<double>();
+  ECOD<float> f;
+  ECOD<double> d;
+  f.fit(Xf);
+  d.fit(Xr);
+  EXPECT_TRUE(f.score_samples(Xf).isApprox(d.score_samples(Xr), 1e-12));
+  IsolationForest<float> fi;
+  fi.fit(Xf);
+  EXPECT_EQ(fi.score_samples(Xf).size(), 200);
+}
