@@ -156,7 +156,10 @@ Rules association_rules(const ItemsetTable& t, const RuleParams& p) {
     const Index x = index.find(set);
     if (x < 0) {
       std::string s;
-      for (auto i : set) s += (s.empty() ? "" : ",") + std::to_string(i);
+      for (auto i : set) {
+        if (!s.empty()) s.push_back(',');
+        s.append(std::to_string(i));
+      }
       fail(where, "the itemsets frame lacks the subset {", s, "} of a frequent itemset; rules need every "
                   "frequent itemset (pass the kind='all' result, unfiltered)");
     }
