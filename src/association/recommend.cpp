@@ -31,22 +31,6 @@ const char* measure_name(Measure m) {
   return "confidence";
 }
 
-std::vector<std::pair<const char*, std::vector<double> Rules::*>> double_columns() {
-  return {{"antecedent_support", &Rules::antecedent_support},
-          {"consequent_support", &Rules::consequent_support},
-          {"support", &Rules::support},
-          {"confidence", &Rules::confidence},
-          {"lift", &Rules::lift},
-          {"representativity", &Rules::representativity},
-          {"leverage", &Rules::leverage},
-          {"conviction", &Rules::conviction},
-          {"zhangs_metric", &Rules::zhangs_metric},
-          {"jaccard", &Rules::jaccard},
-          {"certainty", &Rules::certainty},
-          {"kulczynski", &Rules::kulczynski},
-          {"all_confidence", &Rules::all_confidence}};
-}
-
 json::array numbers(const std::vector<double>& v) {
   json::array a;
   a.reserve(v.size());
@@ -91,12 +75,14 @@ void RuleRecommender::fit(const Transactions& t, const RecommenderParams& p) {
   rp.min_len = 2;
   rp.max_len = p.max_len;
   rp.n_threads = p.n_threads;
-  set_rules(full.size() ? association_rules(full, rp) : Rules{}, t.n_items, p.metric);
+  set_rules(full.size() ? association_rules(full, rp) : Rules{}, t.n_items, t.size(), p.metric);
 }
 
-void RuleRecommender::set_rules(Rules rules, std::int32_t n_items, Measure metric) {
+void RuleRecommender::set_rules(Rules rules, std::int32_t n_items, Index n_transactions, Measure metric) {
   constexpr std::string_view w = "CrossSellRecommender";
   require(n_items >= 0, w, "n_items must be >= 0");
+  require(n_transactions >= 1, w, "n_transactions must be >= 1");
+  n_transactions_ = n_transactions;
   for (Index r = 0; r < rules.size(); ++r) {
     require(rules.consequent(r).size() == 1, w, "rule ", r, " must have exactly one consequent item");
     require(!rules.antecedent(r).empty(), w, "rule ", r, " has an empty antecedent");
@@ -273,15 +259,25 @@ HitRate RuleRecommender::score(const Transactions& holdout, int k, int n_threads
 
 ModelDocument RuleRecommender::to_document() const {
   check_fitted("CrossSellRecommender::to_document");
+  // Counts, not measures: every measure is recomputed on load, so a reloaded model ranks
+  // exactly as the original (JSON text does not round-trip every double bit for bit).
   ModelDocument d;
   d.estimator = std::string(kEstimator);
   d.params["metric"] = measure_name(metric_);
   d.state["n_items"] = n_items_;
+  d.state["n_transactions"] = n_transactions_;
+  const double n = static_cast<double>(n_transactions_);
+  std::vector<Index> ante_count, cons_count;
+  for (Index r = 0; r < rules_.size(); ++r) {
+    ante_count.push_back(std::llround(rules_.antecedent_support[r] * n));
+    cons_count.push_back(std::llround(rules_.consequent_support[r] * n));
+  }
   d.state["antecedent_offsets"] = json_array(rules_.ante_off);
   d.state["antecedents"] = json_array(rules_.ante);
   d.state["consequents"] = json_array(rules_.cons);
   d.state["count"] = json_array(rules_.count);
-  for (const auto& [name, col] : double_columns()) d.state[name] = numbers(rules_.*col);
+  d.state["antecedent_count"] = json_array(ante_count);
+  d.state["consequent_count"] = json_array(cons_count);
   d.state["prices"] = numbers(prices_);
   return d;
 }
@@ -293,35 +289,38 @@ RuleRecommender RuleRecommender::from_document(const ModelDocument& doc) {
     const Measure metric = parse_measure(json_string(doc.params, "metric", w), w);
     const auto n_items = json_int(doc.state, "n_items", w);
     if (n_items < 0 || n_items > INT32_MAX) fail<SerializationError>(w, "field 'n_items' is out of range");
-    Rules r;
+    const auto n = json_int(doc.state, "n_transactions", w);
+    if (n < 1) fail<SerializationError>(w, "field 'n_transactions' must be >= 1");
     auto ante_off = json_ints(doc.state, "antecedent_offsets", w);
     auto ante = json_ints(doc.state, "antecedents", w);
     auto cons = json_ints(doc.state, "consequents", w);
     auto count = json_ints(doc.state, "count", w);
-    const std::size_t n = cons.size();
-    if (ante_off.size() != n + 1 || ante_off.front() != 0 || ante_off.back() != static_cast<Index>(ante.size()))
+    auto ac = json_ints(doc.state, "antecedent_count", w);
+    auto cc = json_ints(doc.state, "consequent_count", w);
+    const std::size_t nr = cons.size();
+    if (ante_off.size() != nr + 1 || ante_off.front() != 0 || ante_off.back() != static_cast<Index>(ante.size()))
       fail<SerializationError>(w, "field 'antecedent_offsets' does not match 'antecedents'/'consequents'");
-    for (std::size_t q = 0; q < n; ++q)
-      if (ante_off[q + 1] <= ante_off[q]) fail<SerializationError>(w, "field 'antecedent_offsets' is not increasing");
-    if (count.size() != n) fail<SerializationError>(w, "field 'count' has the wrong length");
+    if (count.size() != nr || ac.size() != nr || cc.size() != nr)
+      fail<SerializationError>(w, "fields 'count'/'antecedent_count'/'consequent_count' have the wrong length");
     for (auto x : ante)
       if (x < 0 || x >= n_items) fail<SerializationError>(w, "field 'antecedents' holds an unknown item");
     for (auto x : cons)
       if (x < 0 || x >= n_items) fail<SerializationError>(w, "field 'consequents' holds an unknown item");
-    r.ante_off.assign(ante_off.begin(), ante_off.end());
-    r.ante.assign(ante.begin(), ante.end());
-    r.cons.assign(cons.begin(), cons.end());
-    r.cons_off.resize(n + 1);
-    for (std::size_t q = 0; q <= n; ++q) r.cons_off[q] = static_cast<Index>(q);
-    r.count.assign(count.begin(), count.end());
-    for (const auto& [name, col] : double_columns()) {
-      r.*col = json_doubles(doc.state, name, w);
-      if ((r.*col).size() != n) fail<SerializationError>(w, "field '", name, "' has the wrong length");
+    Rules r;
+    for (std::size_t q = 0; q < nr; ++q) {
+      if (ante_off[q + 1] <= ante_off[q]) fail<SerializationError>(w, "field 'antecedent_offsets' is not increasing");
+      if (!(count[q] >= 1 && count[q] <= ac[q] && count[q] <= cc[q] && ac[q] <= n && cc[q] <= n))
+        fail<SerializationError>(w, "rule ", q, " has inconsistent counts");
+      std::vector<std::int32_t> X(ante.begin() + ante_off[q], ante.begin() + ante_off[q + 1]);
+      const std::int32_t y = static_cast<std::int32_t>(cons[q]);
+      const auto meas = rule_measures(static_cast<double>(ac[q]), static_cast<double>(cc[q]),
+                                      static_cast<double>(count[q]), static_cast<double>(n));
+      r.push(X, std::span<const std::int32_t>(&y, 1), meas, count[q]);
     }
     auto prices = json_doubles(doc.state, "prices", w);
     if (!prices.empty() && prices.size() != static_cast<std::size_t>(n_items))
       fail<SerializationError>(w, "field 'prices' has the wrong length");
-    m.set_rules(std::move(r), static_cast<std::int32_t>(n_items), metric);
+    m.set_rules(std::move(r), static_cast<std::int32_t>(n_items), n, metric);
     if (!prices.empty()) m.prices_ = std::move(prices);
   } catch (const SerializationError&) {
     throw;

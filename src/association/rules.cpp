@@ -56,6 +56,66 @@ double Rules::measure(Measure m, Index r) const {
   return 0.0;
 }
 
+RuleMeasures rule_measures(double wX, double wY, double wZ, double total) {
+  RuleMeasures m;
+  const double sA = wX / total, sC = wY / total, sAC = wZ / total;
+  const double conf = wZ / wX;  // a ratio of counts: exact, so thresholds such as 0.8 compare right
+  m.antecedent_support = sA;
+  m.consequent_support = sC;
+  m.support = sAC;
+  m.confidence = conf;
+  m.lift = conf / sC;
+  m.leverage = sAC - sA * sC;
+  m.conviction = conf < 1.0 ? (1.0 - sC) / (1.0 - conf) : std::numeric_limits<double>::infinity();
+  const double zden = std::max(sAC * (1 - sA), sA * (sC - sAC));
+  m.zhangs_metric = zden == 0 ? 0.0 : m.leverage / zden;
+  m.jaccard = wZ / (wX + wY - wZ);
+  m.certainty = (1 - sC) == 0 ? 0.0 : (conf - sC) / (1 - sC);
+  m.kulczynski = (wZ / wX + wZ / wY) / 2;
+  m.all_confidence = wZ / std::max(wX, wY);
+  return m;
+}
+
+double RuleMeasures::get(Measure m) const {
+  switch (m) {
+    case Measure::Support: return support;
+    case Measure::Confidence: return confidence;
+    case Measure::Lift: return lift;
+    case Measure::Leverage: return leverage;
+    case Measure::Conviction: return conviction;
+    case Measure::Zhang: return zhangs_metric;
+    case Measure::Jaccard: return jaccard;
+    case Measure::Certainty: return certainty;
+    case Measure::Kulczynski: return kulczynski;
+    case Measure::AllConfidence: return all_confidence;
+    case Measure::AntecedentSupport: return antecedent_support;
+    case Measure::ConsequentSupport: return consequent_support;
+  }
+  return 0.0;
+}
+
+void Rules::push(std::span<const std::int32_t> X, std::span<const std::int32_t> Y, const RuleMeasures& m,
+                 Index cnt) {
+  ante.insert(ante.end(), X.begin(), X.end());
+  cons.insert(cons.end(), Y.begin(), Y.end());
+  ante_off.push_back(static_cast<Index>(ante.size()));
+  cons_off.push_back(static_cast<Index>(cons.size()));
+  antecedent_support.push_back(m.antecedent_support);
+  consequent_support.push_back(m.consequent_support);
+  support.push_back(m.support);
+  confidence.push_back(m.confidence);
+  lift.push_back(m.lift);
+  representativity.push_back(1.0);
+  leverage.push_back(m.leverage);
+  conviction.push_back(m.conviction);
+  zhangs_metric.push_back(m.zhangs_metric);
+  jaccard.push_back(m.jaccard);
+  certainty.push_back(m.certainty);
+  kulczynski.push_back(m.kulczynski);
+  all_confidence.push_back(m.all_confidence);
+  count.push_back(cnt);
+}
+
 namespace {
 template <class V>
 void cat(V& a, const V& b) {
@@ -186,54 +246,13 @@ Rules association_rules(const ItemsetTable& t, const RuleParams& p) {
         for (auto i : Y)
           if (!allowed(i, 1)) return;
         const double wX = weight_of(X), wY = weight_of(Y);
-        const double sA = wX / total, sC = wY / total, sAC = wZ / total;
-        const double conf = wZ / wX;
-        const double lift = conf / sC;
-        const double lev = sAC - sA * sC;
-        const double conv = conf < 1.0 ? (1.0 - sC) / (1.0 - conf) : std::numeric_limits<double>::infinity();
-        const double zden = std::max(sAC * (1 - sA), sA * (sC - sAC));
-        const double zhang = zden == 0 ? 0.0 : lev / zden;
-        const double jac = wZ / (wX + wY - wZ);
-        const double cert = (1 - sC) == 0 ? 0.0 : (conf - sC) / (1 - sC);
-        const double kulc = (wZ / wX + wZ / wY) / 2;
-        const double allc = wZ / std::max(wX, wY);
-        double value = 0;
-        switch (p.metric) {
-          case Measure::Support: value = sAC; break;
-          case Measure::Confidence: value = conf; break;
-          case Measure::Lift: value = lift; break;
-          case Measure::Leverage: value = lev; break;
-          case Measure::Conviction: value = conv; break;
-          case Measure::Zhang: value = zhang; break;
-          case Measure::Jaccard: value = jac; break;
-          case Measure::Certainty: value = cert; break;
-          case Measure::Kulczynski: value = kulc; break;
-          case Measure::AllConfidence: value = allc; break;
-          case Measure::AntecedentSupport: value = sA; break;
-          case Measure::ConsequentSupport: value = sC; break;
-        }
-        if (!(value >= p.min_threshold)) return;
+        const RuleMeasures m = rule_measures(wX, wY, wZ, total);
+        if (!(m.get(p.metric) >= p.min_threshold)) return;
         if (p.max_rules && made.fetch_add(1, std::memory_order_relaxed) + 1 > p.max_rules)
           fail(where, "more than max_rules=", p.max_rules, " rules; raise min_threshold or min_support");
-        out.ante.insert(out.ante.end(), X.begin(), X.end());
-        out.cons.insert(out.cons.end(), Y.begin(), Y.end());
-        out.ante_off.push_back(static_cast<Index>(out.ante.size()));
-        out.cons_off.push_back(static_cast<Index>(out.cons.size()));
-        out.antecedent_support.push_back(sA);
-        out.consequent_support.push_back(sC);
-        out.support.push_back(sAC);
-        out.confidence.push_back(conf);
-        out.lift.push_back(lift);
-        out.representativity.push_back(1.0);
-        out.leverage.push_back(lev);
-        out.conviction.push_back(conv);
-        out.zhangs_metric.push_back(zhang);
-        out.jaccard.push_back(jac);
-        out.certainty.push_back(cert);
-        out.kulczynski.push_back(kulc);
-        out.all_confidence.push_back(allc);
-        out.count.push_back(counts ? static_cast<Index>(std::llround(wZ))
-                                   : (t.n_transactions > 0 ? static_cast<Index>(std::llround(sAC * t.n_transactions)) : -1));
+        out.push(X, Y, m,
+                 counts ? static_cast<Index>(std::llround(wZ))
+                        : (t.n_transactions > 0 ? static_cast<Index>(std::llround(m.support * t.n_transactions)) : -1));
       };
       if (!p.multi_consequent) {
         for (int j = 0; j < L; ++j) {

@@ -53,8 +53,9 @@ class RuleRecommender {
   RuleRecommender() = default;
   /// Mines itemsets and single-consequent rules (|X| >= 1) from `t`.
   void fit(const Transactions& t, const RecommenderParams& p);
-  /// Uses given rules directly (each with exactly one consequent item, non-empty antecedent).
-  void set_rules(Rules rules, std::int32_t n_items, Measure metric);
+  /// Uses given rules directly (each with exactly one consequent item, non-empty antecedent,
+  /// measures computed from counts over n_transactions).
+  void set_rules(Rules rules, std::int32_t n_items, Index n_transactions, Measure metric);
   /// Per-item prices for up-sell mode (NaN = no price: the item is never up-sold).
   void set_prices(std::vector<double> prices);
 
@@ -67,6 +68,7 @@ class RuleRecommender {
 
   [[nodiscard]] const Rules& rules() const { return rules_; }
   [[nodiscard]] std::int32_t n_items() const { return n_items_; }
+  [[nodiscard]] Index n_transactions() const { return n_transactions_; }
   [[nodiscard]] Measure metric() const { return metric_; }
   [[nodiscard]] const std::vector<double>& prices() const { return prices_; }
   [[nodiscard]] bool fitted() const { return fitted_; }
@@ -87,6 +89,7 @@ class RuleRecommender {
   void check_fitted(std::string_view where) const;
 
   Rules rules_;
+  Index n_transactions_ = 0;
   std::int32_t n_items_ = 0;
   Measure metric_ = Measure::Confidence;
   std::vector<double> value_;  // the metric per rule

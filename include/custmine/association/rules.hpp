@@ -71,6 +71,14 @@ struct ItemsetTable {
   Index n_transactions = 0;  ///< for the count column; 0 = unknown (count = -1)
 };
 
+/// Every measure of one rule from the weights of X, Y and X ∪ Y (weight / total = support).
+struct RuleMeasures {
+  double antecedent_support, consequent_support, support, confidence, lift, leverage, conviction, zhangs_metric,
+      jaccard, certainty, kulczynski, all_confidence;
+  [[nodiscard]] double get(Measure m) const;
+};
+RuleMeasures rule_measures(double wX, double wY, double wZ, double total);
+
 struct Rules {
   std::vector<Index> ante_off{0}, cons_off{0};
   std::vector<std::int32_t> ante, cons;
@@ -86,6 +94,7 @@ struct Rules {
   }
   [[nodiscard]] double measure(Measure m, Index r) const;
   void append(const Rules& o);
+  void push(std::span<const std::int32_t> X, std::span<const std::int32_t> Y, const RuleMeasures& m, Index count);
   /// Keeps rules whose flag is set, in order.
   void keep(const std::vector<std::uint8_t>& flag);
 };
