@@ -68,12 +68,26 @@ CUSTMINE_BIND_FAMILY(tiering) {
     return out;
   });
 
+  m.def("assign_segments", [](const Array<std::int32_t>& r, const Array<std::int32_t>& f,
+                              const Array<std::int32_t>& mm, int bins, const std::vector<RuleTuple>& rules) {
+        constexpr std::string_view w = "segment";
+        auto rs = span1d(r, w, "r_score"), fs = span1d(f, w, "f_score"), ms = span1d(mm, w, "m_score");
+        check_same_length(w, "r_score", rs.size(), "f_score", fs.size());
+        check_same_length(w, "r_score", rs.size(), "m_score", ms.size());
+        require(bins >= 2 && bins <= 100, w, "bins must be an integer in 2..100 (got ", bins, ")");
+        for (auto sc : {rs, fs, ms})
+          for (auto v : sc) require(v >= 1 && v <= bins, w, "scores must lie in 1..", bins, ", got ", v);
+        auto table = rules.empty() ? tiering::default_segment_rules() : to_rules(rules);
+        tiering::validate_segment_rules(table);
+        return to_numpy(tiering::assign_segments(rs, fs, ms, bins, table));
+      }, py::arg("r"), py::arg("f"), py::arg("m"), py::arg("bins"), py::arg("rules"));
+
   m.def("rfm", [](const Array<std::int64_t>& customer, std::int64_t n_customers, const Array<std::int64_t>& day,
                   const Array<double>& amount, std::optional<Array<std::int64_t>> order, std::int64_t as_of_day,
                   int bins, const std::string& ties, const std::string& monetary, const std::string& returns,
-                  const std::vector<RuleTuple>& rules) {
+                  const std::vector<RuleTuple>& rules, int n_threads) {
         constexpr std::string_view w = "rfm";
-        tiering::RfmParams p{bins, parse_ties(ties), parse_monetary(monetary), parse_returns(returns)};
+        tiering::RfmParams p{bins, parse_ties(ties), parse_monetary(monetary), parse_returns(returns), n_threads};
         auto c = span1d(customer, w, "customer");
         auto d = span1d(day, w, "date");
         auto a = span1d(amount, w, "amount");
@@ -97,7 +111,7 @@ CUSTMINE_BIND_FAMILY(tiering) {
       },
       py::arg("customer"), py::arg("n_customers"), py::arg("day"), py::arg("amount"), py::arg("order"),
       py::arg("as_of_day"), py::arg("bins"), py::arg("ties"), py::arg("monetary"), py::arg("returns"),
-      py::arg("rules"));
+      py::arg("rules"), py::arg("n_threads"));
 
   m.def("pyramid", [](const Array<double>& values, std::vector<double> cuts) {
         auto v = span1d(values, "pyramid", "values");
@@ -123,16 +137,20 @@ CUSTMINE_BIND_FAMILY(tiering) {
         return py::make_tuple(to_numpy(cls), summary_dict(s));
       }, py::arg("values"), py::arg("thresholds"));
 
-  py::class_<tiering::RfmScorer>(m, "RfmScorer")
-      .def(py::init([](int bins) { return tiering::RfmScorer(tiering::RfmScorer::Params{bins}); }), py::arg("bins"))
-      .def("fit", [](tiering::RfmScorer& s, const Array<double>& X) {
-            if (X.ndim() != 2) fail<ShapeError>("RFMScorer::fit", "X must be 2-dimensional");
+  using tiering::QuantileScorer;
+  py::class_<QuantileScorer>(m, "QuantileScorer")
+      .def(py::init([](int bins, std::vector<bool> higher_is_better) {
+             return QuantileScorer(QuantileScorer::Params{bins, std::move(higher_is_better)});
+           }),
+           py::arg("bins"), py::arg("higher_is_better"))
+      .def("fit", [](QuantileScorer& s, const Array<double>& X) {
+            if (X.ndim() != 2) fail<ShapeError>("QuantileScorer::fit", "X must be 2-dimensional");
             Eigen::Map<const RowMatrix<double>> map(X.data(), X.shape(0), X.shape(1));
             py::gil_scoped_release nogil;
             s.fit(map);
           }, py::arg("X"))
-      .def("transform", [](const tiering::RfmScorer& s, const Array<double>& X) {
-            if (X.ndim() != 2) fail<ShapeError>("RFMScorer::transform", "X must be 2-dimensional");
+      .def("transform", [](const QuantileScorer& s, const Array<double>& X) {
+            if (X.ndim() != 2) fail<ShapeError>("QuantileScorer::transform", "X must be 2-dimensional");
             Eigen::Map<const RowMatrix<double>> map(X.data(), X.shape(0), X.shape(1));
             RowMatrix<std::int32_t> out;
             {
@@ -141,10 +159,9 @@ CUSTMINE_BIND_FAMILY(tiering) {
             }
             return out;
           }, py::arg("X"))
-      .def_property_readonly("edges", &tiering::RfmScorer::edges)
-      .def_property_readonly("bins", [](const tiering::RfmScorer& s) { return s.params().bins; })
-      .def("to_json", [](const tiering::RfmScorer& s) { return to_json(s.to_document()); })
+      .def_property_readonly("edges", &QuantileScorer::edges)
+      .def("to_json", [](const QuantileScorer& s) { return to_json(s.to_document()); })
       .def_static("from_json", [](const std::string& text) {
-            return tiering::RfmScorer::from_document(from_json(text, "RFMScorer"));
+            return QuantileScorer::from_document(from_json(text, "QuantileScorer"));
           }, py::arg("text"));
 }

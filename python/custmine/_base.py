@@ -95,8 +95,11 @@ def as_datetime(values, name: str, where: str) -> np.ndarray:
             raise ValueError(f"{where}: {name} must hold dates, got numbers (dtype {s.dtype})")
         try:
             s = pd.to_datetime(s, errors="raise")
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise ValueError(f"{where}: {name} holds values that are not dates ({exc})") from None
+        except (ValueError, TypeError, OverflowError):
+            try:  # pandas infers one format from the first value; allow a mix
+                s = pd.to_datetime(s, errors="raise", format="mixed")
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise ValueError(f"{where}: {name} holds values that are not dates ({exc})") from None
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
     missing = s.isna().to_numpy()

@@ -2,6 +2,7 @@
 // validating readers for model documents.
 #include <boost/json/src.hpp>
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +13,93 @@ namespace custmine {
 namespace {
 constexpr std::string_view kWhere = "model document";
 constexpr std::size_t kMaxDocumentBytes = std::size_t{1} << 31;  // 2 GiB
+
+// Boost.JSON 1.81 parses doubles approximately (off by an ulp at times), which would
+// change a model's thresholds on a save/load round trip. This handler builds the same
+// value tree as json::parser but reads every floating-point literal exactly with
+// std::from_chars.
+struct ExactNumberHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  json::value_stack st;
+  std::string number;
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    number.clear();
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    number.clear();
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view s, json::error_code&) {
+    number.append(s.data(), s.size());
+    double exact = d;
+    const char* first = number.data();
+    const char* last = first + number.size();
+    auto [ptr, ec] = std::from_chars(first, last, exact);
+    if (ec != std::errc() || ptr != last) exact = d;  // out of range: keep Boost's value (inf)
+    number.clear();
+    st.push_double(exact);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+json::value parse_exact(std::string_view text, json::error_code& ec, const json::parse_options& opts) {
+  json::basic_parser<ExactNumberHandler> p(opts);
+  p.handler().st.reset();
+  const std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n != text.size()) ec = json::error::extra_data;
+  if (ec) return nullptr;
+  return p.handler().st.release();
+}
 
 std::string describe(const json::value& v) {
   switch (v.kind()) {
@@ -64,7 +152,7 @@ ModelDocument from_json(std::string_view text, std::string_view expected_estimat
   json::error_code ec;
   json::parse_options opts;
   opts.max_depth = 64;
-  json::value v = json::parse(text, ec, {}, opts);
+  json::value v = parse_exact(text, ec, opts);
   if (ec) fail<SerializationError>(kWhere, "not valid JSON (", ec.message(), ")");
   if (!v.is_object()) fail<SerializationError>(kWhere, "top level must be an object, found ", describe(v));
   const auto& o = v.get_object();

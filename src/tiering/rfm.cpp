@@ -1,5 +1,5 @@
 // Compiled part of the tiering family: parameter checks, the segment map, the fitted
-// RfmScorer and the float/double instantiations.
+// QuantileScorer and the float/double instantiations.
 #include "custmine/tiering/rfm_impl.hpp"
 
 namespace custmine::tiering {
@@ -9,19 +9,22 @@ void RfmParams::validate() const {
 }
 
 const std::vector<SegmentRule>& default_segment_rules() {
-  // Hebbali's rfm package (rfm_segment) defaults; first match wins.
+  // Score ranges of Putler's RFM segment table (also the defaults of Hebbali's R
+  // package rfm). Those ranges overlap, so they are matched in an order chosen to give
+  // every segment a region (first match wins); Lost is the all-lowest cell, as Putler
+  // describes it. Customers matching no rule are "Others".
   static const std::vector<SegmentRule> rules = {
       {"Champions", 4, 5, 4, 5, 4, 5},
       {"Loyal Customers", 2, 5, 3, 5, 3, 5},
-      {"Potential Loyalist", 3, 5, 1, 3, 1, 3},
+      {"Can't Lose Them", 1, 1, 4, 5, 4, 5},
+      {"At Risk", 1, 2, 2, 5, 2, 5},
       {"New Customers", 4, 5, 1, 1, 1, 1},
       {"Promising", 3, 4, 1, 1, 1, 1},
       {"Need Attention", 2, 3, 2, 3, 2, 3},
-      {"About to Sleep", 2, 3, 1, 2, 1, 2},
-      {"At Risk", 1, 2, 2, 5, 2, 5},
-      {"Can't Lose Them", 1, 1, 4, 5, 4, 5},
+      {"Lost", 1, 1, 1, 1, 1, 1},
       {"Hibernating", 1, 2, 1, 2, 1, 2},
-      {"Lost", 1, 2, 1, 2, 1, 2},
+      {"About to Sleep", 2, 3, 1, 2, 1, 2},
+      {"Potential Loyalist", 3, 5, 1, 3, 1, 3},
   };
   return rules;
 }
@@ -43,7 +46,8 @@ std::vector<std::int32_t> assign_segments(std::span<const std::int32_t> r, std::
                                           std::span<const std::int32_t> m, int bins,
                                           const std::vector<SegmentRule>& rules) {
   std::vector<std::int32_t> seg(r.size(), -1);
-  auto to5 = [bins](std::int32_t s) { return (s * 5 + bins - 1) / bins; };
+  // Map 1..bins linearly onto 1..5 (rounding half up), keeping both ends.
+  auto to5 = [bins](std::int32_t s) { return 1 + ((s - 1) * 8 + (bins - 1)) / (2 * (bins - 1)); };
   for (std::size_t i = 0; i < r.size(); ++i) {
     const int R = to5(r[i]), F = to5(f[i]), M = to5(m[i]);
     for (std::size_t k = 0; k < rules.size(); ++k) {
@@ -57,49 +61,56 @@ std::vector<std::int32_t> assign_segments(std::span<const std::int32_t> r, std::
   return seg;
 }
 
-// ---- RfmScorer ----------------------------------------------------------------------
+// ---- QuantileScorer -------------------------------------------------------------------
 
 namespace {
-constexpr bool kHigherIsBetter[3] = {false, true, true};  // recency, frequency, monetary
-constexpr std::string_view kEstimator = "RFMScorer";
+constexpr std::string_view kEstimator = "QuantileScorer";
 }  // namespace
 
-void RfmScorer::Params::validate() const {
-  require(bins >= 2 && bins <= 100, "RFMScorer", "bins must be an integer in 2..100 (got ", bins, ")");
+void QuantileScorer::Params::validate() const {
+  require(bins >= 2 && bins <= 100, "QuantileScorer", "bins must be an integer in 2..100 (got ", bins, ")");
 }
 
-RfmScorer& RfmScorer::fit(MatrixView<double> X) {
-  constexpr std::string_view where = "RFMScorer::fit";
+QuantileScorer& QuantileScorer::fit(MatrixView<double> X) {
+  constexpr std::string_view where = "QuantileScorer::fit";
   params_.validate();
   check_nonempty(where, "X", X.rows());
-  require<ShapeError>(X.cols() == 3, where, "X must have 3 columns (recency, frequency, monetary), got ", X.cols());
+  require<ShapeError>(X.cols() >= 1, where, "X has no column");
+  if (!params_.higher_is_better.empty())
+    require<ShapeError>(static_cast<Index>(params_.higher_is_better.size()) == X.cols(), where, "X has ", X.cols(),
+                        " columns but higher_is_better gives ", params_.higher_is_better.size(), " directions");
   check_finite(where, "X", X);
-  std::vector<std::vector<double>> edges(3);
+  std::vector<std::vector<double>> edges(X.cols());
   std::vector<double> col(X.rows());
-  for (int j = 0; j < 3; ++j) {
+  for (Index j = 0; j < X.cols(); ++j) {
     for (Index i = 0; i < X.rows(); ++i) col[i] = X(i, j);
-    edges[j] = quantile_edges(std::span<const double>(col), params_.bins, kHigherIsBetter[j]);
+    edges[j] = quantile_edges(std::span<const double>(col), params_.bins, direction(j));
   }
   edges_ = std::move(edges);
   return *this;
 }
 
-RowMatrix<std::int32_t> RfmScorer::transform(MatrixView<double> X) const {
-  constexpr std::string_view where = "RFMScorer::transform";
-  if (!is_fitted()) fail<NotFittedError>(where, "this RFMScorer is not fitted yet; call fit first");
-  require<ShapeError>(X.cols() == 3, where, "X must have 3 columns (recency, frequency, monetary), got ", X.cols());
+RowMatrix<std::int32_t> QuantileScorer::transform(MatrixView<double> X) const {
+  constexpr std::string_view where = "QuantileScorer::transform";
+  if (!is_fitted()) fail<NotFittedError>(where, "this scorer is not fitted yet; call fit first");
+  require<ShapeError>(X.cols() == n_features(), where, "X has ", X.cols(), " columns but the scorer was fitted on ",
+                      n_features());
   check_finite(where, "X", X);
-  RowMatrix<std::int32_t> out(X.rows(), 3);
+  RowMatrix<std::int32_t> out(X.rows(), X.cols());
   for (Index i = 0; i < X.rows(); ++i)
-    for (int j = 0; j < 3; ++j) out(i, j) = detail::edge_score(detail::directed(X(i, j), kHigherIsBetter[j]), edges_[j]);
+    for (Index j = 0; j < X.cols(); ++j)
+      out(i, j) = detail::edge_score(detail::directed(X(i, j), direction(j)), edges_[j]);
   return out;
 }
 
-ModelDocument RfmScorer::to_document() const {
-  if (!is_fitted()) fail<NotFittedError>("RFMScorer::to_document", "this RFMScorer is not fitted yet");
+ModelDocument QuantileScorer::to_document() const {
+  if (!is_fitted()) fail<NotFittedError>("QuantileScorer::to_document", "this scorer is not fitted yet");
   ModelDocument doc;
   doc.estimator = std::string(kEstimator);
   doc.params["bins"] = params_.bins;
+  json::array dirs;
+  for (Index j = 0; j < n_features(); ++j) dirs.emplace_back(direction(j));
+  doc.params["higher_is_better"] = std::move(dirs);
   json::array edges;
   for (const auto& e : edges_) {
     json::array a;
@@ -110,22 +121,28 @@ ModelDocument RfmScorer::to_document() const {
   return doc;
 }
 
-RfmScorer RfmScorer::from_document(const ModelDocument& doc) {
-  constexpr std::string_view where = "RFMScorer document";
+QuantileScorer QuantileScorer::from_document(const ModelDocument& doc) {
+  constexpr std::string_view where = "QuantileScorer document";
   if (doc.estimator != kEstimator) fail<SerializationError>(where, "holds a '", doc.estimator, "' model");
   Params p;
   const std::int64_t bins = json_int(doc.params, "bins", where);
   if (bins < 2 || bins > 100) fail<SerializationError>(where, "field 'bins' must be in 2..100, got ", bins);
   p.bins = static_cast<int>(bins);
+  const auto& dirs = json_field(doc.params, "higher_is_better", where);
   const auto& v = json_field(doc.state, "edges", where);
-  if (!v.is_array() || v.get_array().size() != 3)
-    fail<SerializationError>(where, "field 'edges' must be an array of 3 arrays");
-  RfmScorer s(p);
+  if (!dirs.is_array() || !v.is_array() || dirs.get_array().size() != v.get_array().size() ||
+      v.get_array().empty())
+    fail<SerializationError>(where, "fields 'higher_is_better' and 'edges' must be non-empty arrays of equal length");
+  for (const auto& d : dirs.get_array()) {
+    if (!d.is_bool()) fail<SerializationError>(where, "field 'higher_is_better' must hold booleans");
+    p.higher_is_better.push_back(d.get_bool());
+  }
+  QuantileScorer s(p);
   for (const auto& col : v.get_array()) {
     if (!col.is_array()) fail<SerializationError>(where, "field 'edges' must hold arrays");
     json::object wrapper;
-    wrapper["e"] = col;
-    auto e = json_doubles(wrapper, "e", where);
+    wrapper["edges"] = col;
+    auto e = json_doubles(wrapper, "edges", where);
     if (e.size() != static_cast<std::size_t>(p.bins - 1))
       fail<SerializationError>(where, "each edge array must hold bins-1 = ", p.bins - 1, " numbers, got ", e.size());
     if (!std::is_sorted(e.begin(), e.end())) fail<SerializationError>(where, "edges must be non-decreasing");

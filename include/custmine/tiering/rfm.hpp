@@ -2,9 +2,10 @@
 // and the standard RFM segment map.
 //
 // Reference: A. M. Hughes (1994), "Strategic Database Marketing" (quintile RFM
-// scoring); segment map as in the R package `rfm` (Hebbali, rfm_segment, 2020), the
-// eleven segments Champions .. Lost. Complexity O(n + k log k) for n transactions and
-// k customers; memory O(k) plus O(orders) when distinct orders are counted.
+// scoring); segment score ranges from Putler's RFM segment table (the defaults of
+// Hebbali's R package rfm), the eleven segments Champions .. Lost.
+// Complexity O(n + k log k) for n transactions and k customers; memory O(k), plus
+// O(orders) when distinct orders are counted.
 //
 // Conventions (shared with the Python layer, documented in custmine.tiering.rfm):
 // - rows with amount < 0 are returns; every other row is a purchase;
@@ -39,11 +40,13 @@ struct RfmParams {
   Ties ties = Ties::First;
   Monetary monetary = Monetary::Sum;
   Returns returns = Returns::Net;
+  int n_threads = 1;  ///< joblib's rule; results do not depend on it
   void validate() const;
 };
 
 /// One segment: inclusive score ranges on the 1..5 scale (scores for other bin counts
-/// are mapped to 1..5 by ceil(score * 5 / bins) before matching). First match wins.
+/// are mapped linearly onto 1..5, round(1 + 4 (score - 1) / (bins - 1)) with halves
+/// rounded up, before matching). First match wins.
 struct SegmentRule {
   std::string name;
   int r_lo = 1, r_hi = 5, f_lo = 1, f_hi = 5, m_lo = 1, m_hi = 5;
@@ -64,9 +67,9 @@ struct RfmTable {
   [[nodiscard]] std::size_t size() const { return recency.size(); }
 };
 
-/// RFM over transactions already coded: customer in [0, n_customers), day as days since
-/// the epoch, order codes >= 0 (empty span: count rows). as_of must not precede the last
-/// transaction day.
+/// RFM over transactions with customers already coded: customer in [0, n_customers),
+/// day as days since the epoch, order as any int64 order ids (an empty span counts
+/// purchase rows instead). as_of must not precede the last transaction day.
 template <class T>
 RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
              std::span<const std::int64_t> day, std::span<const T> amount,
@@ -88,32 +91,40 @@ std::vector<std::int32_t> assign_segments(std::span<const std::int32_t> r, std::
                                           std::span<const std::int32_t> m, int bins,
                                           const std::vector<SegmentRule>& rules);
 
-/// A fitted RFM scorer: learns the score edges of a reference population of
-/// (recency, frequency, monetary) rows and scores new customers against them, so that a
-/// new period's customers are tiered by the same rules.
-class RfmScorer {
+/// A fitted quantile scorer: learns, per column, the upper edges of the first bins-1
+/// equal-count bins of a reference population and scores new rows against them
+/// (1 + the number of edges the value is strictly beyond, in the column's scoring
+/// direction). On the reference rows this equals Ties::Together, i.e.
+/// ceil(min-rank * bins / n). RFM scoring is the case (recency reversed, frequency,
+/// monetary), so a new period's customers are tiered by the same rules.
+class QuantileScorer {
  public:
   struct Params {
     int bins = 5;
+    /// Scoring direction per column; empty = every column higher-is-better.
+    std::vector<bool> higher_is_better;
     void validate() const;
   };
-  RfmScorer() = default;
-  explicit RfmScorer(Params p) : params_(p) {}
+  QuantileScorer() = default;
+  explicit QuantileScorer(Params p) : params_(std::move(p)) {}
 
-  /// X has three columns: recency, frequency, monetary.
-  RfmScorer& fit(MatrixView<double> X);
-  /// Scores (n x 3, 1..bins) for rows of X.
+  QuantileScorer& fit(MatrixView<double> X);
+  /// Scores (n x columns, 1..bins) for rows of X.
   [[nodiscard]] RowMatrix<std::int32_t> transform(MatrixView<double> X) const;
 
   [[nodiscard]] const Params& params() const { return params_; }
   [[nodiscard]] bool is_fitted() const { return !edges_.empty(); }
-  /// Edges per column (bins-1 each), in each column's scoring direction.
+  /// Edges per column (bins-1 each), negated for lower-is-better columns.
   [[nodiscard]] const std::vector<std::vector<double>>& edges() const { return edges_; }
+  [[nodiscard]] Index n_features() const { return static_cast<Index>(edges_.size()); }
 
   [[nodiscard]] ModelDocument to_document() const;
-  static RfmScorer from_document(const ModelDocument& doc);
+  static QuantileScorer from_document(const ModelDocument& doc);
 
  private:
+  [[nodiscard]] bool direction(Index j) const {
+    return params_.higher_is_better.empty() ? true : params_.higher_is_better[j];
+  }
   Params params_;
   std::vector<std::vector<double>> edges_;
 };

@@ -1,0 +1,6 @@
+"""``python -m custmine`` is the ``custmine`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
