@@ -190,16 +190,22 @@ def _from_long(df, transaction_col, item_col, where):
 def _from_matrix_csr(mat, labels, where):
     import scipy.sparse as sp
 
+    if np.iscomplexobj(mat.data if sp.issparse(mat) else mat):
+        raise ValueError(f"{where}: Complex data not supported; expected 0/1 or bool")
     csr = sp.csr_matrix(mat, copy=True)
     if csr.data.size and not np.all(np.isfinite(csr.data.astype(float, copy=False))):
         raise ValueError(f"{where}: the matrix holds NaN or infinity")
     if csr.data.size and (csr.data.astype(float, copy=False) < 0).any():
-        raise ValueError(f"{where}: the matrix holds negative values; expected 0/1 or bool")
+        raise ValueError(f"{where}: Negative values in data; expected 0/1 or bool")
     csr.eliminate_zeros()
     csr.sort_indices()
     n_rows, n_cols = csr.shape
     if n_rows == 0:
         raise ValueError(f"{where}: transactions is empty (the matrix has no rows)")
+    if n_cols == 0:
+        raise ValueError(
+            f"{where}: transactions has no items: 0 feature(s) (shape=({n_rows}, 0)) while a minimum of 1 is required."
+        )
     if labels is None:
         labels = list(range(n_cols))
     labels = list(labels)
@@ -234,6 +240,14 @@ def _from_onehot(df, where):
     return _from_matrix_csr(values != 0, labels, where)
 
 
+def _is_sparse(x):
+    try:
+        import scipy.sparse as sp
+    except ImportError:  # pragma: no cover
+        return False
+    return sp.issparse(x)
+
+
 def as_transactions(transactions, *, transaction_col=None, item_col=None, item_names=None, where=None):
     """Encode any supported transaction input as :class:`Transactions` (see module doc)."""
     where = _where_name(where)
@@ -258,7 +272,13 @@ def as_transactions(transactions, *, transaction_col=None, item_col=None, item_n
         if transactions.ndim != 2:
             raise ValueError(f"{where}: a numpy array of transactions must be 2-D (one-hot), got {transactions.ndim}-D")
         if transactions.dtype == object:
-            raise ValueError(f"{where}: a numpy array of transactions must be numeric or bool (one-hot)")
+            try:
+                transactions = transactions.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{where}: a numpy array of transactions must be numeric or bool (one-hot); "
+                    "argument must be a string or a number"
+                ) from None
         return _from_matrix_csr(transactions, item_names, where)
     if isinstance(transactions, (str, bytes, Mapping)):
         raise ValueError(f"{where}: transactions must be baskets, a DataFrame or a matrix, got {type(transactions).__name__}")
@@ -599,11 +619,22 @@ class CrossSellRecommender(NativeModelMixin, BaseEstimator):
         native.fit(tx._native, minc, float(self.min_confidence), self.metric, max_len, self.algorithm, threads, max_sets)
         self.items_ = list(tx.labels)
         self.n_transactions_ = tx.n_transactions
+        if isinstance(X, pd.DataFrame) and transaction_col is None:
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        if isinstance(X, (pd.DataFrame, np.ndarray)) or _is_sparse(X):
+            if transaction_col is None:
+                self.n_features_in_ = int(X.shape[1])
         self._native = native
         if prices is not None:
             self._set_prices(prices, where)
         self._build_rules_frame()
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        return tags
 
     def _set_prices(self, prices, where):
         if isinstance(prices, pd.Series):
@@ -718,6 +749,12 @@ class CrossSellRecommender(NativeModelMixin, BaseEstimator):
         k = _opt_len(k, "k", where)
         if k == 0:
             raise ValueError(f"{where}: k must be an int >= 1")
+        if (isinstance(X, (pd.DataFrame, np.ndarray)) or _is_sparse(X)) and hasattr(self, "n_features_in_"):
+            if X.ndim == 2 and X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but CrossSellRecommender is expecting {self.n_features_in_} "
+                    "features as input."
+                )
         baskets = as_transactions(X, where=where).to_baskets() if not isinstance(X, list) else X
         tx, _ = self._encode_baskets(baskets, where)
         return dict(self._native.score(tx, k, resolve_n_jobs(self.n_jobs, where)))

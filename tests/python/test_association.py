@@ -279,7 +279,7 @@ def test_rules_from_incomplete_frame_is_a_clear_error():
         (dict(transactions=pd.DataFrame({"t": [1]}), min_support=1, transaction_col="t", item_col="x"), "item_col"),
         (dict(transactions=pd.DataFrame({"t": [], "i": []}), min_support=1, transaction_col="t", item_col="i"),
          "empty"),
-        (dict(transactions=sp.csr_matrix(np.array([[1.0, -1.0]])), min_support=1), "negative"),
+        (dict(transactions=sp.csr_matrix(np.array([[1.0, -1.0]])), min_support=1), "Negative"),
         (dict(transactions="abc", min_support=1), "transactions"),
     ],
 )
@@ -401,3 +401,26 @@ def test_plots_and_demo(tmp_path):
     text = A.demo_report(tmp_path)
     assert "Cross-sell" in text and "=>" in text
     assert (tmp_path / "association_rules.png").exists()
+
+
+# --------------------------------------------------------------------------- scikit-learn contract
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+_EXPECTED_FAILURES = {
+    # X is a transaction matrix: 0/1 presence flags. Object arrays of strings are rejected
+    # by design (baskets of strings go in as lists, not as a one-hot object matrix).
+    "check_dtype_object": "object matrices of strings are not one-hot transactions",
+    # sklearn's sparse checks feed random signed floats; a presence matrix must be >= 0,
+    # so fit rejects them with a 'Negative values' message the sparse check does not expect.
+    "check_estimator_sparse_array": "random signed sparse data is not a presence matrix",
+    "check_estimator_sparse_matrix": "random signed sparse data is not a presence matrix",
+}
+
+
+@parametrize_with_checks(
+    [A.CrossSellRecommender(min_support=0.2, max_len=3)],
+    expected_failed_checks=lambda est: _EXPECTED_FAILURES,
+)
+def test_sklearn_compat(estimator, check):
+    check(estimator)
