@@ -23,6 +23,13 @@
 
 namespace custmine::clv {
 
+// Boost.Math promotes double arguments to long double by default, which makes lgamma and
+// digamma ~10x slower (x87 arithmetic) for no accuracy the likelihoods can use: results
+// differ by < 1e-15 relative. Every special function of the family goes through these.
+using FastPolicy = boost::math::policies::policy<boost::math::policies::promote_double<false>>;
+inline double lgamma_fast(double x) { return boost::math::lgamma(x, FastPolicy()); }
+inline double digamma_fast(double x) { return boost::math::digamma(x, FastPolicy()); }
+
 template <int N>
 struct Dual {
   double v = 0;
@@ -72,14 +79,14 @@ template <int N> Dual<N> exp(const Dual<N>& a) { const double e = std::exp(a.v);
 template <int N> Dual<N> log1p(const Dual<N>& a) { return a.apply(std::log1p(a.v), 1.0 / (1.0 + a.v)); }
 template <int N> Dual<N> expm1(const Dual<N>& a) { return a.apply(std::expm1(a.v), std::exp(a.v)); }
 template <int N> Dual<N> lgamma(const Dual<N>& a) {
-  return a.apply(boost::math::lgamma(a.v), boost::math::digamma(a.v));
+  return a.apply(lgamma_fast(a.v), digamma_fast(a.v));
 }
 
 inline double value(double x) { return x; }
 template <int N> double value(const Dual<N>& x) { return x.v; }
 
 // Scalar-generic spellings so the templated likelihoods read like the formulas.
-inline double lgamma(double x) { return boost::math::lgamma(x); }
+inline double lgamma(double x) { return lgamma_fast(x); }
 using std::exp;
 using std::expm1;
 using std::log;
