@@ -35,14 +35,14 @@ inline Groups group_rows(std::span<const double> a, std::span<const double> b, s
   const std::size_t n = a.size();
   // + 0.0 maps -0.0 to 0.0 so equal values hash alike.
   auto key = [&](std::size_t i) { return Row{a[i] + 0.0, b[i] + 0.0, c.empty() ? 0.0 : c[i] + 0.0}; };
-  auto hash = [](const Row& r) {
-    std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+  auto hash = [](const Row& r) {  // MurmurHash3's 64-bit finaliser over the value bits
+    std::uint64_t h = 0;
     for (double v : r) {
       std::uint64_t bits;
       std::memcpy(&bits, &v, sizeof bits);
-      h ^= bits + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-      h *= 0xbf58476d1ce4e5b9ULL;
-      h ^= h >> 31;
+      h ^= bits;
+      h ^= h >> 33, h *= 0xff51afd7ed558ccdULL, h ^= h >> 33, h *= 0xc4ceb9fe1a85ec53ULL, h ^= h >> 33;
+      h += 0x9e3779b97f4a7c15ULL;
     }
     return h;
   };
@@ -90,12 +90,13 @@ inline Groups group_rows(std::span<const double> a, std::span<const double> b, s
       }
     }
   }
-  std::vector<std::int32_t> order(rows.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::int32_t i, std::int32_t j) { return rows[i] < rows[j]; });
+  // Sort the distinct rows with their weights (contiguous, no indirection).
+  std::vector<std::pair<Row, double>> sorted(rows.size());
+  for (std::size_t j = 0; j < rows.size(); ++j) sorted[j] = {rows[j], weight[j]};
+  std::sort(sorted.begin(), sorted.end(), [](const auto& u, const auto& v) { return u.first < v.first; });
   Groups g;
   g.rows.reserve(rows.size()), g.weight.reserve(rows.size());
-  for (auto i : order) g.rows.push_back(rows[i]), g.weight.push_back(weight[i]), g.total += weight[i];
+  for (const auto& [r, wr] : sorted) g.rows.push_back(r), g.weight.push_back(wr), g.total += wr;
   return g;
 }
 
