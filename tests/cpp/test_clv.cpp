@@ -87,7 +87,11 @@ TEST(ClvOptimize, ReportsNonConvergence) {
 
 TEST(ClvSpecial, DualGradientMatchesFiniteDifference) {
   using D = Dual<2>;
-  auto f = [](auto a, auto b) { return clv::lgamma(a + b) * clv::log(b) + logaddexp(a, b * 2.0) - lbeta(a, b); };
+  // logaddexp with either argument the larger, logsubexp: the fused Dual versions.
+  auto f = [](auto a, auto b) {
+    return clv::lgamma(a + b) * clv::log(b) + logaddexp(a, b * 2.0) + logaddexp(a * 3.0, b) - lbeta(a, b) +
+           logsubexp(a * 2.0, b);
+  };
   const D a = D::variable(1.3, 0), b = D::variable(0.7, 1);
   const D y = f(a, b);
   const double h = 1e-6;
