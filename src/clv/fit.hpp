@@ -65,7 +65,9 @@ inline Groups group_rows(std::span<const double> a, std::span<const double> b, s
     const std::size_t b1 = std::min(n, b0 + kBatch);
     for (std::size_t i = b0; i < b1; ++i) {
       hs[i - b0] = hash(key(i));
+#if defined(__GNUC__) || defined(__clang__)
       __builtin_prefetch(&slot[hs[i - b0] & (cap - 1)]);
+#endif
     }
     for (std::size_t i = b0; i < b1; ++i) {
       const double wi = w.empty() ? 1.0 : w[i];
