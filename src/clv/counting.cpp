@@ -20,67 +20,188 @@ std::vector<std::string> kind_params(CountingKind k) {
 }
 
 // ---- log-likelihoods of one customer (x, t_x, T) --------------------------------------
+//
+// Each likelihood is split into a part that depends on the frequency x only (the
+// lgamma terms), the logs log(alpha + t) and log(beta + t) of each time value, and a
+// cheap per-row combination. The fit evaluates the x-parts once per distinct x, the logs
+// once per distinct time and only the combination per distinct row; the per-customer
+// functions below compose the same pieces, so both paths compute one formula.
 
+/// BG/NBD and MBG/NBD: c = log of the x-only factors, c4 = log(a / (b + x - 1)) (BG,
+/// x > 0) or log(a / (b + x)) (MBG).
 template <class S>
-S ll_bgnbd(const std::array<S, 4>& th, double x, double tx, double T) {
+void bg_xpart(bool modified, const std::array<S, 4>& th, double x, S& c, S& c4) {
   const S &r = th[0], &al = th[1], &a = th[2], &b = th[3];
-  const S A1 = lgamma(r + x) - lgamma(r) + r * log(al);
-  const S A2 = lgamma(a + b) + lgamma(b + x) - lgamma(b) - lgamma(a + b + x);
-  const S A3 = -(r + x) * log(al + T);
-  if (x <= 0) return A1 + A2 + A3;
-  const S A4 = log(a) - log(b + (x - 1)) - (r + x) * log(al + tx);
-  return A1 + A2 + logaddexp(A3, A4);
+  const double x2 = modified ? x + 1 : x;
+  c = lgamma(r + x) - lgamma(r) + r * log(al) + lgamma(a + b) + lgamma(b + x2) - lgamma(b) - lgamma(a + b + x2);
+  c4 = (modified || x > 0) ? log(a) - log(b + (x2 - 1)) : S(0.0);
+}
+
+/// The row-dependent part: log[(alpha+T)^-(r+x) + [x > 0 or MBG] e^c4 (alpha+t_x)^-(r+x)]
+/// given log_T = log(alpha + T) and log_tx = log(alpha + t_x).
+template <class S>
+S bg_rowpart(bool modified, const S& r, const S& c4, double x, const S& log_T, const S& log_tx) {
+  const S rx = r + x;
+  const S A3 = -(rx * log_T);
+  if (!modified && x <= 0) return A3;
+  return logaddexp(A3, c4 - rx * log_tx);
 }
 
 template <class S>
-S ll_mbgnbd(const std::array<S, 4>& th, double x, double tx, double T) {
-  const S &r = th[0], &al = th[1], &a = th[2], &b = th[3];
-  const S A1 = lgamma(r + x) - lgamma(r) + r * log(al);
-  const S A2 = lgamma(a + b) + lgamma(b + (x + 1)) - lgamma(b) - lgamma(a + b + (x + 1));
-  const S A3 = -(r + x) * log(al + T);
-  const S A4 = log(a) - log(b + x) - (r + x) * log(al + tx);
-  return A1 + A2 + logaddexp(A3, A4);
+S ll_bg_family(bool modified, const std::array<S, 4>& th, double x, double tx, double T) {
+  S c, c4;
+  bg_xpart(modified, th, x, c, c4);
+  return c + bg_rowpart(modified, th[0], c4, x, log(th[1] + T), log(th[1] + tx));
 }
 
-/// log of the second Pareto/NBD term (s/(r+s+x)) * A0, i.e. log(s * integral_{t_x}^{T}
-/// (alpha+u)^-(r+x) (beta+u)^-(s+1) du), and the first term's log. A0 uses
-/// F(t) = 2F1(k, b; k+1; z(t)) / (m+t)^k, k = r+s+x, rewritten by Euler's transformation
-/// as a positive series 2F1(1, .; k+1; z) times powers (see special.hpp).
+/// Pareto/NBD: log F(t) where A0 = F(t_x) - F(T) and F(t) = 2F1(k, b; k+1; z(t)) / (m+t)^k,
+/// k = r+s+x, rewritten by Euler's transformation as a positive series 2F1(1, .; k+1; z)
+/// times powers (see special.hpp). la = log(alpha + t), lb = log(beta + t).
+template <class S>
+S pareto_logF(const std::array<S, 4>& th, double x, double t, const S& la, const S& lb) {
+  const S &r = th[0], &al = th[1], &s = th[2], &be = th[3];
+  const S k = r + s + x;
+  if (value(al) >= value(be)) {
+    const S z = (al - be) / (al + t);
+    return log(hyp2f1_1b(r + x, k + 1.0, z)) - s * lb - (r + x) * la;
+  }
+  const S z = (be - al) / (be + t);
+  return log(hyp2f1_1b(s + 1.0, k + 1.0, z)) - (r + (x - 1)) * la - (s + 1.0) * lb;
+}
+
+/// log of the first Pareto/NBD term (alive at T) and, when t_x < T, of the second
+/// (s/(r+s+x)) * A0, i.e. log(s * integral_{t_x}^{T} (alpha+u)^-(r+x) (beta+u)^-(s+1) du).
+/// lsk = log(s) - log(r+s+x); laT, lbT = log(alpha+T), log(beta+T); F_tx, F_T = pareto_logF.
+template <class S>
+void pareto_combine(const S& r, const S& s, const S& lsk, double x, const S& laT, const S& lbT, const S* F_tx,
+                    const S* F_T, S& first, S& second, bool& has_second) {
+  first = -((r + x) * laT) - s * lbT;
+  has_second = F_tx != nullptr;
+  if (has_second) second = lsk + logsubexp(*F_tx, *F_T);
+}
+
 template <class S>
 void pareto_terms(const std::array<S, 4>& th, double x, double tx, double T, S& first, S& second, bool& has_second) {
   const S &r = th[0], &al = th[1], &s = th[2], &be = th[3];
-  first = -(r + x) * log(al + T) - s * log(be + T);
-  has_second = tx < T;
-  if (!has_second) return;
-  const S k = r + s + x;
-  auto logF = [&](double t) -> S {
-    if (value(al) >= value(be)) {
-      const S z = (al - be) / (al + t);
-      return log(hyp2f1_1b(r + x, k + 1.0, z)) - s * log(be + t) - (r + x) * log(al + t);
-    }
-    const S z = (be - al) / (be + t);
-    return log(hyp2f1_1b(s + 1.0, k + 1.0, z)) - (r + (x - 1)) * log(al + t) - (s + 1.0) * log(be + t);
-  };
-  second = log(s) - log(k) + logsubexp(logF(tx), logF(T));
+  const S laT = log(al + T), lbT = log(be + T);
+  if (tx < T) {
+    const S Ftx = pareto_logF(th, x, tx, log(al + tx), log(be + tx));
+    const S FT = pareto_logF(th, x, T, laT, lbT);
+    pareto_combine(r, s, log(s) - log(r + s + x), x, laT, lbT, &Ftx, &FT, first, second, has_second);
+  } else {
+    pareto_combine<S>(r, s, S(0.0), x, laT, lbT, nullptr, nullptr, first, second, has_second);
+  }
+}
+
+/// The x-only part of the Pareto/NBD log-likelihood.
+template <class S>
+S pareto_xpart(const std::array<S, 4>& th, double x) {
+  const S &r = th[0], &al = th[1], &s = th[2], &be = th[3];
+  return lgamma(r + x) - lgamma(r) + r * log(al) + s * log(be);
 }
 
 template <class S>
 S ll_pareto(const std::array<S, 4>& th, double x, double tx, double T) {
-  const S &r = th[0], &al = th[1], &s = th[2], &be = th[3];
-  const S A = lgamma(r + x) - lgamma(r) + r * log(al) + s * log(be);
   S first, second;
   bool has_second;
   pareto_terms(th, x, tx, T, first, second, has_second);
-  return has_second ? A + logaddexp(first, second) : A + first;
+  return pareto_xpart(th, x) + (has_second ? logaddexp(first, second) : first);
 }
 
 template <class S>
 S ll_counting(CountingKind k, const std::array<S, 4>& th, double x, double tx, double T) {
   switch (k) {
-    case CountingKind::BetaGeo: return ll_bgnbd(th, x, tx, T);
-    case CountingKind::ModifiedBetaGeo: return ll_mbgnbd(th, x, tx, T);
+    case CountingKind::BetaGeo: return ll_bg_family(false, th, x, tx, T);
+    case CountingKind::ModifiedBetaGeo: return ll_bg_family(true, th, x, tx, T);
     default: return ll_pareto(th, x, tx, T);
   }
+}
+
+/// Grouped data in the factored form the fit evaluates: distinct frequencies, distinct
+/// time values (recency and T together), and per distinct row the indices into them
+/// (Pareto/NBD also the distinct (x, t) pairs whose hypergeometric terms it needs).
+struct Factored {
+  std::vector<double> xs, wx, ts;               // distinct x, summed weight per x, distinct times
+  std::vector<std::int32_t> ix, itx, iT;        // per row
+  std::vector<double> w;                        // per row
+  std::vector<std::int32_t> pair_x, pair_t;     // distinct (x index, time index) pairs
+  std::vector<std::int32_t> p_tx, p_T;          // per row pair indices (-1: t_x == T)
+};
+
+Factored factor_groups(const detail::Groups& g, bool pairs) {
+  Factored f;
+  const std::size_t n = g.rows.size();
+  f.ts.reserve(2 * n);
+  for (const auto& row : g.rows) f.ts.push_back(row[1]), f.ts.push_back(row[2]);
+  std::sort(f.ts.begin(), f.ts.end());
+  f.ts.erase(std::unique(f.ts.begin(), f.ts.end()), f.ts.end());
+  auto tindex = [&](double t) {
+    return static_cast<std::int32_t>(std::lower_bound(f.ts.begin(), f.ts.end(), t) - f.ts.begin());
+  };
+  f.ix.resize(n), f.itx.resize(n), f.iT.resize(n), f.w = g.weight;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& row = g.rows[i];  // rows are sorted by x first: distinct x values are contiguous
+    if (f.xs.empty() || f.xs.back() != row[0]) f.xs.push_back(row[0]), f.wx.push_back(0.0);
+    f.ix[i] = static_cast<std::int32_t>(f.xs.size() - 1);
+    f.wx.back() += g.weight[i];
+    f.itx[i] = tindex(row[1]);
+    f.iT[i] = tindex(row[2]);
+  }
+  if (!pairs) return f;
+  const std::int64_t nt = static_cast<std::int64_t>(f.ts.size());
+  std::vector<std::int64_t> keys;
+  keys.reserve(2 * n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (f.itx[i] != f.iT[i]) keys.push_back(f.ix[i] * nt + f.itx[i]), keys.push_back(f.ix[i] * nt + f.iT[i]);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (auto k : keys) f.pair_x.push_back(static_cast<std::int32_t>(k / nt)), f.pair_t.push_back(static_cast<std::int32_t>(k % nt));
+  auto pindex = [&](std::int64_t k) {
+    return static_cast<std::int32_t>(std::lower_bound(keys.begin(), keys.end(), k) - keys.begin());
+  };
+  f.p_tx.assign(n, -1), f.p_T.assign(n, -1);
+  for (std::size_t i = 0; i < n; ++i)
+    if (f.itx[i] != f.iT[i]) f.p_tx[i] = pindex(f.ix[i] * nt + f.itx[i]), f.p_T[i] = pindex(f.ix[i] * nt + f.iT[i]);
+  return f;
+}
+
+/// Weighted total log-likelihood over the factored data (Dual parameters): the same
+/// formulas as ll_counting, each piece evaluated once per distinct argument.
+template <int P>
+Dual<P> counting_total(CountingKind kind, const Factored& f, const std::array<Dual<P>, P>& th, int n_threads) {
+  using D = Dual<P>;
+  const Index nx = static_cast<Index>(f.xs.size()), nt = static_cast<Index>(f.ts.size());
+  const Index nr = static_cast<Index>(f.w.size());
+  const D &r = th[0], &al = th[1];
+  std::vector<D> cx(nx), c4(nx), la, lb;
+  D sx(0.0);
+  if (kind == CountingKind::ParetoNBD) {
+    const D& s = th[2];
+    const D& be = th[3];
+    for (Index i = 0; i < nx; ++i) cx[i] = pareto_xpart(th, f.xs[i]), c4[i] = log(s) - log(r + s + f.xs[i]);
+    detail::parallel_fill(la, nt, n_threads, [&](Index i) { return log(al + f.ts[i]); });
+    detail::parallel_fill(lb, nt, n_threads, [&](Index i) { return log(be + f.ts[i]); });
+    std::vector<D> F;
+    detail::parallel_fill(F, static_cast<Index>(f.pair_x.size()), n_threads, [&](Index p) {
+      return pareto_logF(th, f.xs[f.pair_x[p]], f.ts[f.pair_t[p]], la[f.pair_t[p]], lb[f.pair_t[p]]);
+    });
+    for (Index i = 0; i < nx; ++i) sx += f.wx[i] * cx[i];
+    return sx + detail::block_sum<P>(nr, n_threads, [&](Index i) {
+      D first, second;
+      bool has;
+      const bool two = f.p_tx[i] >= 0;
+      pareto_combine(r, s, c4[f.ix[i]], f.xs[f.ix[i]], la[f.iT[i]], lb[f.iT[i]], two ? &F[f.p_tx[i]] : nullptr,
+                     two ? &F[f.p_T[i]] : nullptr, first, second, has);
+      return f.w[i] * (has ? logaddexp(first, second) : first);
+    });
+  }
+  const bool modified = kind == CountingKind::ModifiedBetaGeo;
+  for (Index i = 0; i < nx; ++i) bg_xpart(modified, th, f.xs[i], cx[i], c4[i]);
+  detail::parallel_fill(la, nt, n_threads, [&](Index i) { return log(al + f.ts[i]); });
+  for (Index i = 0; i < nx; ++i) sx += f.wx[i] * cx[i];
+  return sx + detail::block_sum<P>(nr, n_threads, [&](Index i) {
+    return f.w[i] * bg_rowpart(modified, r, c4[f.ix[i]], f.xs[f.ix[i]], la[f.iT[i]], la[f.itx[i]]);
+  });
 }
 
 void check_rft(std::string_view where, std::span<const double> x, std::span<const double> tx,
@@ -125,7 +246,7 @@ double beta_expected(double r, double al, double A, double B, double t) {
       if (std::isfinite(v)) return v;
     }
   }
-  const double lb = boost::math::lgamma(A) + boost::math::lgamma(B) - boost::math::lgamma(A + B);
+  const double lb = lgamma_fast(A) + lgamma_fast(B) - lgamma_fast(A + B);
   auto integrand = [&](double p) {
     if (p <= 0 || p >= 1) return 0.0;  // the density vanishes or the endpoint has measure zero
     const double q = 1 - p;
@@ -196,8 +317,9 @@ CountingModel& CountingModel::fit(std::span<const double> x, std::span<const dou
   const std::vector<double> init = kind_ == CountingKind::ParetoNBD ? std::vector<double>{1, alpha0, 1, alpha0}
                                                                     : std::vector<double>{1, alpha0, 1, 1};
   const CountingKind k = kind_;
-  auto ll = [k](const auto& th, const detail::Row& row) { return ll_counting(k, th, row[0], row[1], row[2]); };
-  auto res = detail::fit_ml<4>(where, groups, ll, init, opt);
+  const Factored f = factor_groups(groups, k == CountingKind::ParetoNBD);
+  auto total = [&](const std::array<Dual<4>, 4>& th) { return counting_total<4>(k, f, th, opt.n_threads); };
+  auto res = detail::fit_ml_total<4>(where, groups.total, static_cast<Index>(groups.rows.size()), total, init, opt);
   params_ = res.params;
   se_ = res.se;
   log_likelihood_ = res.log_likelihood;

@@ -5,12 +5,21 @@ namespace custmine::clv {
 
 namespace {
 
+/// Gamma-Gamma log-likelihood of one customer, split like the counting models: the part
+/// that depends on x only (lgamma terms, evaluated once per distinct x in the fit) and the
+/// per-row part; their sum is the customer's log-likelihood.
 template <class S>
-S ll_gg(const std::array<S, 3>& th, double x, double m) {
+S gg_xpart(const std::array<S, 3>& th, double x) {
   const S &p = th[0], &q = th[1], &g = th[2];
   const S px = p * x;
-  return lgamma(px + q) - lgamma(px) - lgamma(q) + q * log(g) + (px - 1.0) * std::log(m) + px * std::log(x) -
-         (px + q) * log(g + x * m);
+  return lgamma(px + q) - lgamma(px) - lgamma(q) + q * log(g) + px * std::log(x);
+}
+
+template <class S>
+S gg_rowpart(const std::array<S, 3>& th, double x, double m) {
+  const S &p = th[0], &q = th[1], &g = th[2];
+  const S px = p * x;
+  return (px - 1.0) * std::log(m) - (px + q) * log(g + x * m);
 }
 
 template <class S>
@@ -66,9 +75,24 @@ GammaGamma& GammaGamma::fit(std::span<const double> x, std::span<const double> m
   double mean = 0;
   for (std::size_t g = 0; g < groups.rows.size(); ++g) mean += groups.weight[g] * groups.rows[g][1];
   mean /= groups.total;
-  auto ll = [](const auto& th, const detail::Row& row) { return ll_gg(th, row[0], row[1]); };
+  // Distinct frequencies (rows are sorted by x first) and their summed weights.
+  std::vector<double> xs, wx;
+  std::vector<std::int32_t> ix(groups.rows.size());
+  for (std::size_t g = 0; g < groups.rows.size(); ++g) {
+    if (xs.empty() || xs.back() != groups.rows[g][0]) xs.push_back(groups.rows[g][0]), wx.push_back(0.0);
+    ix[g] = static_cast<std::int32_t>(xs.size() - 1);
+    wx.back() += groups.weight[g];
+  }
+  const Index ng = static_cast<Index>(groups.rows.size());
+  auto total = [&](const std::array<Dual<3>, 3>& th) {
+    Dual<3> s(0.0);
+    for (std::size_t i = 0; i < xs.size(); ++i) s += wx[i] * gg_xpart(th, xs[i]);
+    return s + detail::block_sum<3>(ng, opt.n_threads, [&](Index g) {
+             return groups.weight[g] * gg_rowpart(th, groups.rows[g][0], groups.rows[g][1]);
+           });
+  };
   // Start: p = 1, q = 2 so that the population mean p*gamma/(q-1) matches the data.
-  auto res = detail::fit_ml<3>(where, groups, ll, {1.0, 2.0, std::max(mean, 1e-6)}, opt);
+  auto res = detail::fit_ml_total<3>(where, groups.total, ng, total, {1.0, 2.0, std::max(mean, 1e-6)}, opt);
   params_ = res.params, se_ = res.se, log_likelihood_ = res.log_likelihood, penalizer_ = opt.penalizer;
   info_ = res.info;
   info_.n_rows = static_cast<std::int64_t>(x.size());

@@ -208,6 +208,16 @@ def test_pickle_json_clone_and_threads(cdnow, bg, tmp_path):
     assert two.params_ == bg.params_  # thread-count invariance (exact)
 
 
+@pytest.mark.parametrize("cls", [clv.ModifiedBetaGeo, clv.ParetoNBD, clv.GammaGamma])
+def test_thread_count_invariance_other_models(cdnow, cls):
+    # CDNOW has > 512 distinct rows, i.e. several fixed-size blocks summed in a fixed order.
+    rep = cdnow[cdnow["x"] > 0]
+    args = (rep["x"], rep["zbar"]) if cls is clv.GammaGamma else (cdnow["x"], cdnow["t_x"], cdnow["T"])
+    one, two = cls(n_jobs=1).fit(*args), cls(n_jobs=2).fit(*args)
+    assert one.fit_info_["n_groups"] > 512
+    assert one.params_ == two.params_ and one.log_likelihood_ == two.log_likelihood_
+
+
 def test_weights_equal_repeated_rows(cdnow):
     small = cdnow.iloc[:400]
     rep = pd.concat([small, small.iloc[:100]])

@@ -17,13 +17,17 @@
 //                      retention", J. Interactive Marketing 21(1); discounted expected
 //                      residual lifetime from Fader & Hardie (2010), Marketing Science 29(1).
 //
-// Fitting: identical data rows are grouped (with summed weights) so the cost per
-// likelihood evaluation is O(g) for g distinct rows (Pareto/NBD: times the length of a
-// hypergeometric series, typically tens of terms); the parameters are optimised on the
-// log scale by L-BFGS with exact gradients (dual numbers through the closed-form
+// Fitting: identical data rows are grouped (with summed weights; a hash pass, O(n)
+// expected, then the g distinct rows are sorted). Each likelihood evaluation is factored:
+// the lgamma terms once per distinct frequency, log(alpha + t) (and log(beta + t)) once
+// per distinct time value, the Pareto/NBD hypergeometric series (typically tens of
+// terms) once per distinct (frequency, time) pair, and a few exp/log per distinct row:
+// O(g) per evaluation. Rows are summed in fixed-size blocks in a fixed order, so the
+// result does not depend on the thread count. The parameters are optimised on the log
+// scale by L-BFGS with exact gradients (dual numbers through the closed-form
 // log-likelihood) then polished by Newton steps; standard errors come from the
 // Hessian. Objective = -LL / sum(weights) + penalizer * sum(params^2) (lifetimes'
-// convention, natural-scale parameters). Grouping costs O(n log n).
+// convention, natural-scale parameters).
 // Predictions are O(1) per customer (BG/NBD conditional expectations: a hypergeometric
 // series, or a tanh-sinh integral when the series would converge slowly).
 #pragma once

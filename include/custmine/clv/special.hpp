@@ -23,6 +23,13 @@
 
 namespace custmine::clv {
 
+// Boost.Math promotes double arguments to long double by default, which makes lgamma and
+// digamma ~10x slower (x87 arithmetic) for no accuracy the likelihoods can use: results
+// differ by < 1e-15 relative. Every special function of the family goes through these.
+using FastPolicy = boost::math::policies::policy<boost::math::policies::promote_double<false>>;
+inline double lgamma_fast(double x) { return boost::math::lgamma(x, FastPolicy()); }
+inline double digamma_fast(double x) { return boost::math::digamma(x, FastPolicy()); }
+
 template <int N>
 struct Dual {
   double v = 0;
@@ -72,14 +79,14 @@ template <int N> Dual<N> exp(const Dual<N>& a) { const double e = std::exp(a.v);
 template <int N> Dual<N> log1p(const Dual<N>& a) { return a.apply(std::log1p(a.v), 1.0 / (1.0 + a.v)); }
 template <int N> Dual<N> expm1(const Dual<N>& a) { return a.apply(std::expm1(a.v), std::exp(a.v)); }
 template <int N> Dual<N> lgamma(const Dual<N>& a) {
-  return a.apply(boost::math::lgamma(a.v), boost::math::digamma(a.v));
+  return a.apply(lgamma_fast(a.v), digamma_fast(a.v));
 }
 
 inline double value(double x) { return x; }
 template <int N> double value(const Dual<N>& x) { return x.v; }
 
 // Scalar-generic spellings so the templated likelihoods read like the formulas.
-inline double lgamma(double x) { return boost::math::lgamma(x); }
+inline double lgamma(double x) { return lgamma_fast(x); }
 using std::exp;
 using std::expm1;
 using std::log;
@@ -96,6 +103,29 @@ template <class S> S logaddexp(const S& a, const S& b) {
 
 /// log(exp(a) - exp(b)) for b < a.
 template <class S> S logsubexp(const S& a, const S& b) { return a + log(-expm1(b - a)); }
+
+// Fused Dual versions of the two (the per-row hot spots of the fits): the same values,
+// derivatives as one weighted sum instead of a chain of Dual temporaries, and no second
+// exponential for the derivative of expm1.
+template <int N> Dual<N> logaddexp(const Dual<N>& a, const Dual<N>& b) {
+  if (a.v == -std::numeric_limits<double>::infinity()) return b;
+  if (b.v == -std::numeric_limits<double>::infinity()) return a;
+  const bool a_big = a.v >= b.v;
+  const Dual<N>& hi = a_big ? a : b;
+  const Dual<N>& lo = a_big ? b : a;
+  const double e = std::exp(lo.v - hi.v);
+  const double wl = e / (1.0 + e);  // weight of the smaller term
+  Dual<N> r(hi.v + std::log1p(e));
+  for (int i = 0; i < N; ++i) r.d[i] = hi.d[i] + wl * (lo.d[i] - hi.d[i]);
+  return r;
+}
+template <int N> Dual<N> logsubexp(const Dual<N>& a, const Dual<N>& b) {
+  const double em = std::expm1(b.v - a.v);  // in (-1, 0)
+  const double wb = (em + 1.0) / em;       // d log(-expm1(x)) / dx at x = b - a
+  Dual<N> r(a.v + std::log(-em));
+  for (int i = 0; i < N; ++i) r.d[i] = a.d[i] + wb * (b.d[i] - a.d[i]);
+  return r;
+}
 
 inline constexpr int kMaxSeriesTerms = 200000;
 
