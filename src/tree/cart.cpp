@@ -149,6 +149,7 @@ struct Split {
   double score = -std::numeric_limits<double>::infinity();  // -(W_L I_L + W_R I_R)
   double improvement = 0;                                   // weighted, for min_impurity_decrease
   double imp_left = 0, imp_right = 0;
+  std::uint32_t code = 0;  // rows with a feature code <= this go left
 };
 
 struct Pending {
@@ -160,9 +161,37 @@ struct Pending {
 
 }  // namespace
 
+/// Each feature as dense codes of its sorted distinct values (column-major), built once
+/// per fit (once per forest) so nodes sort 32-bit codes or fill histograms instead of
+/// gathering strided doubles.
+struct Binned {
+  Index n = 0;
+  std::vector<std::uint32_t> codes;          // codes[f * n + r]
+  std::vector<std::vector<double>> values;   // distinct values per feature, ascending
+  Index max_distinct = 0;
+
+  Binned(const MatrixView<double>& X, int n_threads) : n(X.rows()) {
+    const Index F = X.cols();
+    codes.resize(static_cast<std::size_t>(n * F));
+    values.resize(static_cast<std::size_t>(F));
+    parallel_for(F, n_threads, [&](Index f, int) {
+      std::vector<std::pair<double, std::uint32_t>> v(static_cast<std::size_t>(n));
+      for (Index r = 0; r < n; ++r) v[r] = {X(r, f), static_cast<std::uint32_t>(r)};
+      std::sort(v.begin(), v.end());
+      auto& vals = values[f];
+      std::uint32_t* c = codes.data() + f * n;
+      for (Index i = 0; i < n; ++i) {
+        if (i == 0 || v[i].first != v[i - 1].first) vals.push_back(v[i].first);
+        c[v[i].second] = static_cast<std::uint32_t>(vals.size() - 1);
+      }
+    });
+    for (const auto& v : values) max_distinct = std::max<Index>(max_distinct, static_cast<Index>(v.size()));
+  }
+};
+
 struct TreeBuilder {
   DecisionTree& t;
-  const MatrixView<double>& X;
+  const Binned& B;
   std::span<const double> y, w;
   std::vector<std::int32_t> rows;
   std::vector<std::int32_t> ycode;
@@ -170,18 +199,22 @@ struct TreeBuilder {
   int K;
   double W_root = 0;
   Rng rng;
-  std::vector<std::pair<double, std::int32_t>> buf;
+  std::vector<std::uint64_t> keys;
   std::vector<std::int32_t> feats;
   Stats left, right, total;
+  // histogram scratch: per distinct value, the sufficient statistics
+  std::vector<double> hw, hs1, hs2, hyl, hc;
+  std::vector<Index> hn;
+  bool check_interrupt = true;
 
-  TreeBuilder(DecisionTree& tree, const MatrixView<double>& X_, std::span<const double> y_,
-              std::span<const double> w_, std::vector<std::int32_t> rows_, int K_)
-      : t(tree), X(X_), y(y_), w(w_), rows(std::move(rows_)), p(tree.params_), K(K_), rng(p.random_state) {
+  TreeBuilder(DecisionTree& tree, const Binned& B_, std::span<const double> y_, std::span<const double> w_,
+              std::vector<std::int32_t> rows_, int K_)
+      : t(tree), B(B_), y(y_), w(w_), rows(std::move(rows_)), p(tree.params_), K(K_), rng(p.random_state) {
     if (K > 0) {
       ycode.resize(y.size());
       for (std::size_t i = 0; i < y.size(); ++i) ycode[i] = static_cast<std::int32_t>(y[i]);
     }
-    feats.resize(static_cast<std::size_t>(X.cols()));
+    feats.resize(B.values.size());
     std::iota(feats.begin(), feats.end(), 0);
   }
 
@@ -218,6 +251,25 @@ struct TreeBuilder {
     return id;
   }
 
+  /// Evaluates the boundary between distinct values a < b with `left` holding rows <= a.
+  void consider(Split& best, std::int32_t f, const std::vector<double>& vals, std::uint32_t ca, std::uint32_t cb,
+                bool poisson) {
+    if (left.w <= 0 || right.w <= 0) return;
+    if (poisson && (left.s1 <= kEps || right.s1 <= kEps)) return;
+    const double il = impurity_of(p.criterion, left), ir = impurity_of(p.criterion, right);
+    const double score = -(left.w * il + right.w * ir);
+    if (score > best.score) {
+      best.score = score;
+      best.feature = f;
+      double thr = 0.5 * (vals[ca] + vals[cb]);
+      if (thr == vals[cb] || !std::isfinite(thr)) thr = vals[ca];
+      best.threshold = thr;
+      best.code = ca;
+      best.imp_left = il;
+      best.imp_right = ir;
+    }
+  }
+
   /// Best split of rows[b, e), or feature -1 when none is allowed.
   Split find_split(Index b, Index e, int depth, const Stats& node, double node_imp) {
     Split best;
@@ -233,32 +285,85 @@ struct TreeBuilder {
     const bool poisson = p.criterion == Criterion::Poisson;
     for (std::int32_t fi = 0; fi < F && visited < want; ++fi) {
       const std::int32_t f = feats[fi];
-      buf.resize(static_cast<std::size_t>(n));
-      for (Index i = 0; i < n; ++i) buf[i] = {X(rows[b + i], f), rows[b + i]};
-      std::sort(buf.begin(), buf.end());
-      if (buf.back().first <= buf.front().first + kFeatureThreshold) continue;  // constant: not counted
-      ++visited;
-      left.reset(K);
-      right = node;
-      for (Index i = 0; i + 1 < n; ++i) {
-        const std::int32_t r = buf[i].second;
-        add(left, r, 1.0);
-        add(right, r, -1.0);
-        if (buf[i + 1].first <= buf[i].first + kFeatureThreshold) continue;
-        if (left.n < p.min_samples_leaf) continue;
-        if (right.n < p.min_samples_leaf) break;
-        if (left.w <= 0 || right.w <= 0) continue;
-        if (poisson && (left.s1 <= kEps || right.s1 <= kEps)) continue;
-        const double il = impurity_of(p.criterion, left), ir = impurity_of(p.criterion, right);
-        const double score = -(left.w * il + right.w * ir);
-        if (score > best.score) {
-          best.score = score;
-          best.feature = f;
-          double thr = 0.5 * (buf[i].first + buf[i + 1].first);
-          if (thr == buf[i + 1].first || !std::isfinite(thr)) thr = buf[i].first;
-          best.threshold = thr;
-          best.imp_left = il;
-          best.imp_right = ir;
+      const std::uint32_t* codes = B.codes.data() + static_cast<Index>(f) * B.n;
+      const auto& vals = B.values[f];
+      const auto D = static_cast<Index>(vals.size());
+      if (D < 2) continue;
+      if (D <= 4 * n) {
+        // Histogram over the distinct values: O(n + D K), same boundaries as sorting.
+        hw.assign(D, 0.0);
+        hn.assign(D, 0);
+        if (K > 0) hc.assign(static_cast<std::size_t>(D * K), 0.0);
+        else {
+          hs1.assign(D, 0.0);
+          hs2.assign(D, 0.0);
+          hyl.assign(D, 0.0);
+        }
+        std::uint32_t lo = std::numeric_limits<std::uint32_t>::max(), hi = 0;
+        for (Index i = b; i < e; ++i) {
+          const auto r = rows[i];
+          const auto c = codes[r];
+          lo = std::min(lo, c);
+          hi = std::max(hi, c);
+          hw[c] += w[r];
+          ++hn[c];
+          if (K > 0) hc[static_cast<Index>(c) * K + ycode[r]] += w[r];
+          else {
+            const double yi = y[r];
+            hs1[c] += w[r] * yi;
+            hs2[c] += w[r] * yi * yi;
+            if (yi > 0) hyl[c] += w[r] * yi * std::log(yi);
+          }
+        }
+        if (vals[hi] <= vals[lo] + kFeatureThreshold) continue;  // constant here: not counted
+        ++visited;
+        left.reset(K);
+        right = node;
+        std::uint32_t prev = lo;
+        for (std::uint32_t c = lo; c <= hi; ++c) {
+          if (hn[c] == 0) continue;
+          if (c != lo && vals[c] > vals[prev] + kFeatureThreshold && left.n >= p.min_samples_leaf) {
+            if (right.n < p.min_samples_leaf) break;
+            consider(best, f, vals, prev, c, poisson);
+          }
+          left.w += hw[c];
+          right.w -= hw[c];
+          left.n += hn[c];
+          right.n -= hn[c];
+          if (K > 0) {
+            for (int k = 0; k < K; ++k) {
+              left.c[k] += hc[static_cast<Index>(c) * K + k];
+              right.c[k] -= hc[static_cast<Index>(c) * K + k];
+            }
+          } else {
+            left.s1 += hs1[c];
+            right.s1 -= hs1[c];
+            left.s2 += hs2[c];
+            right.s2 -= hs2[c];
+            left.ylogy += hyl[c];
+            right.ylogy -= hyl[c];
+          }
+          prev = c;
+        }
+      } else {
+        keys.resize(static_cast<std::size_t>(n));
+        for (Index i = 0; i < n; ++i)
+          keys[i] = (static_cast<std::uint64_t>(codes[rows[b + i]]) << 32) | static_cast<std::uint32_t>(rows[b + i]);
+        std::sort(keys.begin(), keys.end());
+        auto code = [&](Index i) { return static_cast<std::uint32_t>(keys[i] >> 32); };
+        if (vals[code(n - 1)] <= vals[code(0)] + kFeatureThreshold) continue;
+        ++visited;
+        left.reset(K);
+        right = node;
+        for (Index i = 0; i + 1 < n; ++i) {
+          const auto r = static_cast<std::int32_t>(keys[i] & 0xffffffffu);
+          add(left, r, 1.0);
+          add(right, r, -1.0);
+          const auto ca = code(i), cb = code(i + 1);
+          if (vals[cb] <= vals[ca] + kFeatureThreshold) continue;
+          if (left.n < p.min_samples_leaf) continue;
+          if (right.n < p.min_samples_leaf) break;
+          consider(best, f, vals, ca, cb, poisson);
         }
       }
     }
@@ -266,6 +371,20 @@ struct TreeBuilder {
     best.improvement = (node.w / W_root) * (node_imp + best.score / node.w);
     if (best.improvement + kEps < p.min_impurity_decrease) best.feature = -1;
     return best;
+  }
+
+  /// Grows `tree` (its params already set) on pre-binned data.
+  static void fit(DecisionTree& tree, const Binned& B, std::span<const double> y, std::span<const double> w,
+                  int n_classes, bool check_interrupt) {
+    std::vector<std::int32_t> rows(static_cast<std::size_t>(B.n));
+    std::iota(rows.begin(), rows.end(), 0);
+    tree = DecisionTree(tree.params_);
+    tree.n_features_ = static_cast<Index>(B.values.size());
+    tree.n_classes_ = n_classes;
+    TreeBuilder b(tree, B, y, w, std::move(rows), n_classes);
+    b.check_interrupt = check_interrupt;
+    b.grow();
+    if (tree.params_.ccp_alpha > 0) tree.prune(tree.params_.ccp_alpha);
   }
 
   void grow() {
@@ -286,8 +405,10 @@ struct TreeBuilder {
     push(0, static_cast<Index>(rows.size()), 0);
     const bool best_first = p.max_leaf_nodes > 0;
     Index leaves = 1;
+    std::size_t steps = 0;
     while (!open.empty()) {
-      Interrupt::check("DecisionTree.fit");
+      // The check takes the GIL from Python; keep it rare.
+      if (check_interrupt && (++steps & 1023) == 0) Interrupt::check("DecisionTree.fit");
       std::size_t pick = open.size() - 1;  // depth-first: the most recent node
       if (best_first) {
         if (leaves >= p.max_leaf_nodes) break;
@@ -300,8 +421,10 @@ struct TreeBuilder {
       open.erase(open.begin() + static_cast<std::ptrdiff_t>(pick));
       const auto f = cur.split.feature;
       const double thr = cur.split.threshold;
+      const std::uint32_t* codes = B.codes.data() + static_cast<Index>(f) * B.n;
+      const std::uint32_t cut = cur.split.code;
       auto mid = std::stable_partition(rows.begin() + cur.begin, rows.begin() + cur.end,
-                                       [&](std::int32_t r) { return X(r, f) <= thr; });
+                                       [&](std::int32_t r) { return codes[r] <= cut; });
       const Index m = mid - rows.begin();
       t.feature_[cur.node] = f;
       t.threshold_[cur.node] = thr;
@@ -328,32 +451,33 @@ void DecisionTree::check_X(const MatrixView<double>& X, std::string_view where) 
                       n_features_);
 }
 
-void DecisionTree::fit(const MatrixView<double>& X, std::span<const double> y, std::span<const double> sw,
-                       int n_classes) {
-  constexpr std::string_view where = "DecisionTree.fit";
-  params_.validate();
+namespace {
+/// Checks shared by trees and forests; returns the weights to use (ones when none given).
+std::vector<double> checked_inputs(std::string_view where, const TreeParams& p, const MatrixView<double>& X,
+                                   std::span<const double> y, std::span<const double> sw, int n_classes) {
   const Index n = X.rows();
   check_nonempty(where, "X", n);
+  require<ShapeError>(n < (Index{1} << 31), where, "X has too many rows (", n, ")");
   check_same_length(where, "X", n, "y", static_cast<Index>(y.size()));
   check_finite(where, "X", X);
   check_finite(where, "y", y);
-  std::vector<double> wbuf;
+  std::vector<double> w;
   if (sw.empty()) {
-    wbuf.assign(static_cast<std::size_t>(n), 1.0);
-    sw = wbuf;
+    w.assign(static_cast<std::size_t>(n), 1.0);
   } else {
     check_same_length(where, "X", n, "sample_weight", static_cast<Index>(sw.size()));
     check_finite(where, "sample_weight", sw);
     for (double v : sw) require(v >= 0, where, "sample_weight must be non-negative");
+    w.assign(sw.begin(), sw.end());
   }
-  const bool clf = is_classification(params_.criterion);
+  const bool clf = is_classification(p.criterion);
   require(clf == (n_classes > 0), where,
           clf ? "a classification criterion needs n_classes >= 1" : "a regression criterion needs n_classes = 0");
   if (clf) {
     for (double v : y)
       require(v >= 0 && v < n_classes && v == std::floor(v), where, "y must hold class codes 0..", n_classes - 1,
               " (got ", v, ")");
-  } else if (params_.criterion == Criterion::Poisson) {
+  } else if (p.criterion == Criterion::Poisson) {
     double s = 0;
     for (double v : y) {
       require(v >= 0, where, "criterion='poisson' needs y >= 0 (got ", v, ")");
@@ -361,14 +485,16 @@ void DecisionTree::fit(const MatrixView<double>& X, std::span<const double> y, s
     }
     require(s > 0, where, "criterion='poisson' needs sum(y) > 0");
   }
-  std::vector<std::int32_t> rows(static_cast<std::size_t>(n));
-  std::iota(rows.begin(), rows.end(), 0);
-  *this = DecisionTree(params_);
-  n_features_ = X.cols();
-  n_classes_ = n_classes;
-  TreeBuilder b(*this, X, y, sw, std::move(rows), n_classes);
-  b.grow();
-  if (params_.ccp_alpha > 0) prune(params_.ccp_alpha);
+  return w;
+}
+}  // namespace
+
+void DecisionTree::fit(const MatrixView<double>& X, std::span<const double> y, std::span<const double> sw,
+                       int n_classes) {
+  params_.validate();
+  auto w = checked_inputs("DecisionTree.fit", params_, X, y, sw, n_classes);
+  Binned binned(X, 1);
+  TreeBuilder::fit(*this, binned, y, w, n_classes, true);
 }
 
 Index DecisionTree::n_leaves() const {
@@ -639,9 +765,8 @@ void RandomForest::fit(const MatrixView<double>& X, std::span<const double> y, s
   constexpr std::string_view where = "RandomForest.fit";
   params_.validate();
   const Index n = X.rows();
-  check_nonempty(where, "X", n);
-  check_same_length(where, "X", n, "y", static_cast<Index>(y.size()));
-  if (!sw.empty()) check_same_length(where, "X", n, "sample_weight", static_cast<Index>(sw.size()));
+  const auto base_w = checked_inputs(where, params_.tree, X, y, sw, n_classes);
+  const Binned binned(X, params_.n_threads);
   const Index draws = params_.max_samples < 0 ? n : params_.max_samples;
   require(draws <= n || !params_.bootstrap, where, "max_samples (", draws, ") exceeds the number of rows (", n, ")");
   const int T = params_.n_estimators;
@@ -652,8 +777,7 @@ void RandomForest::fit(const MatrixView<double>& X, std::span<const double> y, s
     Rng rng = Rng::stream(params_.tree.random_state, static_cast<std::uint64_t>(t));
     TreeParams tp = params_.tree;
     tp.random_state = rng();
-    std::vector<double> w(static_cast<std::size_t>(n), 1.0);
-    if (!sw.empty()) std::copy(sw.begin(), sw.end(), w.begin());
+    std::vector<double> w = base_w;
     if (params_.bootstrap) {
       std::vector<double> cnt(static_cast<std::size_t>(n), 0.0);
       for (Index d = 0; d < draws; ++d) cnt[rng.below(static_cast<std::uint64_t>(n))] += 1.0;
@@ -661,7 +785,7 @@ void RandomForest::fit(const MatrixView<double>& X, std::span<const double> y, s
       if (params_.oob_score) inbag[t] = std::move(cnt);
     }
     DecisionTree tree(tp);
-    tree.fit(X, y, w, n_classes);
+    TreeBuilder::fit(tree, binned, y, w, n_classes, false);
     trees[t] = std::move(tree);
   });
   trees_ = std::move(trees);
