@@ -422,7 +422,8 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -485,7 +486,7 @@ def demo_report(out_dir=None, max_depth: int = 3) -> str:
         "tenure_days": (last_day - first.reindex(table.index)).dt.days.to_numpy(dtype=float),
         "lines_per_order": lines_per_order.reindex(table.index).to_numpy(dtype=float),
     }, index=table.index)
-    tiers = tiering.abc(table["monetary"]).classes
+    tiers = tiering.abc(table["monetary"]).tiers
     y = np.asarray(tiers, dtype=object)
     clf = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=20, random_state=0).fit(feats, y)
     acc = clf.score(feats, y)
