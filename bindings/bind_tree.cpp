@@ -15,13 +15,14 @@ Eigen::Map<const RowMatrix<double>> matrix(const Array<double>& X, std::string_v
 }
 
 TreeParams make_params(const std::string& criterion, int max_depth, Index min_samples_split, Index min_samples_leaf,
-                       double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
+                       double min_weight_fraction_leaf, double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
                        std::uint64_t random_state) {
   TreeParams p;
   p.criterion = tree::parse_criterion(criterion);
   p.max_depth = max_depth;
   p.min_samples_split = min_samples_split;
   p.min_samples_leaf = min_samples_leaf;
+  p.min_weight_fraction_leaf = min_weight_fraction_leaf;
   p.min_impurity_decrease = min_impurity_decrease;
   p.max_leaf_nodes = max_leaf_nodes;
   p.ccp_alpha = ccp_alpha;
@@ -47,14 +48,14 @@ CUSTMINE_BIND_FAMILY(tree) {
 
   py::class_<DecisionTree>(m, "DecisionTree")
       .def(py::init([](const std::string& criterion, int max_depth, Index min_samples_split, Index min_samples_leaf,
-                       double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
+                       double min_weight_fraction_leaf, double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
                        std::uint64_t random_state) {
-             return DecisionTree(make_params(criterion, max_depth, min_samples_split, min_samples_leaf,
+             return DecisionTree(make_params(criterion, max_depth, min_samples_split, min_samples_leaf, min_weight_fraction_leaf,
                                              min_impurity_decrease, max_leaf_nodes, ccp_alpha, max_features,
                                              random_state));
            }),
            py::arg("criterion"), py::arg("max_depth"), py::arg("min_samples_split"), py::arg("min_samples_leaf"),
-           py::arg("min_impurity_decrease"), py::arg("max_leaf_nodes"), py::arg("ccp_alpha"),
+           py::arg("min_weight_fraction_leaf"), py::arg("min_impurity_decrease"), py::arg("max_leaf_nodes"), py::arg("ccp_alpha"),
            py::arg("max_features"), py::arg("random_state"))
       .def("fit", [](DecisionTree& t, const Array<double>& X, const Array<double>& y, const Array<double>& w,
                      int n_classes) {
@@ -111,11 +112,11 @@ CUSTMINE_BIND_FAMILY(tree) {
 
   py::class_<RandomForest>(m, "RandomForest")
       .def(py::init([](const std::string& criterion, int max_depth, Index min_samples_split, Index min_samples_leaf,
-                       double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
+                       double min_weight_fraction_leaf, double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
                        std::uint64_t random_state, int n_estimators, bool bootstrap, Index max_samples,
                        bool oob_score, int n_threads) {
              tree::ForestParams p;
-             p.tree = make_params(criterion, max_depth, min_samples_split, min_samples_leaf, min_impurity_decrease,
+             p.tree = make_params(criterion, max_depth, min_samples_split, min_samples_leaf, min_weight_fraction_leaf, min_impurity_decrease,
                                   max_leaf_nodes, ccp_alpha, max_features, random_state);
              p.n_estimators = n_estimators;
              p.bootstrap = bootstrap;
@@ -126,7 +127,7 @@ CUSTMINE_BIND_FAMILY(tree) {
              return RandomForest(p);
            }),
            py::arg("criterion"), py::arg("max_depth"), py::arg("min_samples_split"), py::arg("min_samples_leaf"),
-           py::arg("min_impurity_decrease"), py::arg("max_leaf_nodes"), py::arg("ccp_alpha"),
+           py::arg("min_weight_fraction_leaf"), py::arg("min_impurity_decrease"), py::arg("max_leaf_nodes"), py::arg("ccp_alpha"),
            py::arg("max_features"), py::arg("random_state"), py::arg("n_estimators"), py::arg("bootstrap"),
            py::arg("max_samples"), py::arg("oob_score"), py::arg("n_threads"))
       .def("fit", [](RandomForest& f, const Array<double>& X, const Array<double>& y, const Array<double>& w,

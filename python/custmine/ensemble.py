@@ -27,6 +27,7 @@ from .tree import (
     _classes_fit,
     _count_or_fraction,
     _float_param,
+    _fraction_leaf,
     _int_param,
     _max_features,
     _regression_target,
@@ -43,7 +44,7 @@ class _BaseForest(NativeModelMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         where = f"{type(self).__name__}.fit"
         if y is None:
-            raise ValueError(f"{where}: y is required")
+            raise ValueError(f"{where} requires y to be passed, but the target y is None")
         X, y = validate_X(self, X, y=y, reset=True, ensure_all_finite=True, y_numeric=False, dtype=np.float64)
         y = _check_targets(y, where)
         n, p = X.shape
@@ -84,6 +85,7 @@ class _BaseForest(NativeModelMixin, BaseEstimator):
             max_depth=_int_param(self.max_depth, "max_depth", where, 1),
             min_samples_split=_count_or_fraction(self.min_samples_split, "min_samples_split", where, n, 2),
             min_samples_leaf=_count_or_fraction(self.min_samples_leaf, "min_samples_leaf", where, n, 1),
+            min_weight_fraction_leaf=_fraction_leaf(self.min_weight_fraction_leaf, where),
             min_impurity_decrease=_float_param(self.min_impurity_decrease, "min_impurity_decrease", where),
             max_leaf_nodes=_int_param(self.max_leaf_nodes, "max_leaf_nodes", where, 2),
             ccp_alpha=_float_param(self.ccp_alpha, "ccp_alpha", where),
@@ -160,9 +162,9 @@ _DOC_PARAMS = """
     ``max_leaf_nodes``, ``ccp_alpha`` (pruning of each tree), ``bootstrap``,
     ``oob_score``, ``max_samples`` (rows drawn per tree: int or fraction), ``n_jobs``
     (threads over trees; the result does not depend on it) and ``random_state``.
-    Difference from scikit-learn: rows not drawn into a bootstrap sample still take part
-    in the tree's ``min_samples_*`` counts with weight 0, as in scikit-learn, but a split
-    leaving a child with zero total weight is not considered.
+    Rows of zero weight (including rows not drawn into a tree's bootstrap sample) take no
+    part in growing that tree: they neither move thresholds nor count towards
+    ``min_samples_split`` / ``min_samples_leaf`` (scikit-learn's forests count them).
 """
 
 
@@ -171,7 +173,8 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
     _is_clf = True
 
     def __init__(self, n_estimators=100, criterion="gini", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, min_impurity_decrease=0.0, max_features="sqrt", max_leaf_nodes=None,
+                 min_samples_leaf=1,
+                 min_weight_fraction_leaf=0.0, min_impurity_decrease=0.0, max_features="sqrt", max_leaf_nodes=None,
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None, class_weight=None,
                  ccp_alpha=0.0, max_samples=None):
         self.n_estimators = n_estimators
@@ -179,6 +182,7 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.min_impurity_decrease = min_impurity_decrease
         self.max_features = max_features
         self.max_leaf_nodes = max_leaf_nodes
@@ -209,7 +213,8 @@ class RandomForestRegressor(RegressorMixin, _BaseForest):
     __doc__ = "Random forest of CART regression trees; predictions are averaged over trees.\n" + _DOC_PARAMS
 
     def __init__(self, n_estimators=100, criterion="squared_error", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, min_impurity_decrease=0.0, max_features=1.0, max_leaf_nodes=None,
+                 min_samples_leaf=1,
+                 min_weight_fraction_leaf=0.0, min_impurity_decrease=0.0, max_features=1.0, max_leaf_nodes=None,
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None, ccp_alpha=0.0,
                  max_samples=None):
         self.n_estimators = n_estimators
@@ -217,6 +222,7 @@ class RandomForestRegressor(RegressorMixin, _BaseForest):
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.min_impurity_decrease = min_impurity_decrease
         self.max_features = max_features
         self.max_leaf_nodes = max_leaf_nodes

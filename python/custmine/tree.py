@@ -61,6 +61,13 @@ def _float_param(value, name, where, minimum=0.0):
     return float(value)
 
 
+def _fraction_leaf(value, where):
+    v = _float_param(value, "min_weight_fraction_leaf", where)
+    if v > 0.5:
+        raise ValueError(f"{where}: min_weight_fraction_leaf must be in [0, 0.5], got {value!r}")
+    return v
+
+
 def _max_features(value, n_features, where, default):
     v = default if value == "default" else value
     if v is None:
@@ -166,6 +173,7 @@ class _BaseTree(NativeModelMixin, BaseEstimator):
             max_depth=_int_param(self.max_depth, "max_depth", where, 1),
             min_samples_split=_count_or_fraction(self.min_samples_split, "min_samples_split", where, n, 2),
             min_samples_leaf=_count_or_fraction(self.min_samples_leaf, "min_samples_leaf", where, n, 1),
+            min_weight_fraction_leaf=_fraction_leaf(self.min_weight_fraction_leaf, where),
             min_impurity_decrease=_float_param(self.min_impurity_decrease, "min_impurity_decrease", where),
             max_leaf_nodes=_int_param(self.max_leaf_nodes, "max_leaf_nodes", where, 2),
             ccp_alpha=_float_param(self.ccp_alpha, "ccp_alpha", where),
@@ -182,7 +190,7 @@ class _BaseTree(NativeModelMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         where = f"{type(self).__name__}.fit"
         if y is None:
-            raise ValueError(f"{where}: y is required")
+            raise ValueError(f"{where} requires y to be passed, but the target y is None")
         X, y = validate_X(self, X, y=y, reset=True, ensure_all_finite=True, y_numeric=False, dtype=np.float64)
         y = _check_targets(y, where)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -397,12 +405,13 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
     _is_clf = True
 
     def __init__(self, criterion="gini", max_depth=None, min_samples_split=2, min_samples_leaf=1,
-                 min_impurity_decrease=0.0, max_features=None, max_leaf_nodes=None, ccp_alpha=0.0,
+                 min_weight_fraction_leaf=0.0, min_impurity_decrease=0.0, max_features=None, max_leaf_nodes=None, ccp_alpha=0.0,
                  class_weight=None, random_state=None):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.min_impurity_decrease = min_impurity_decrease
         self.max_features = max_features
         self.max_leaf_nodes = max_leaf_nodes
@@ -437,12 +446,13 @@ class DecisionTreeRegressor(RegressorMixin, _BaseTree):
     :class:`DecisionTreeClassifier`."""
 
     def __init__(self, criterion="squared_error", max_depth=None, min_samples_split=2, min_samples_leaf=1,
-                 min_impurity_decrease=0.0, max_features=None, max_leaf_nodes=None, ccp_alpha=0.0,
+                 min_weight_fraction_leaf=0.0, min_impurity_decrease=0.0, max_features=None, max_leaf_nodes=None, ccp_alpha=0.0,
                  random_state=None):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
         self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
         self.min_impurity_decrease = min_impurity_decrease
         self.max_features = max_features
         self.max_leaf_nodes = max_leaf_nodes

@@ -44,6 +44,8 @@ void TreeParams::validate() const {
   require(max_depth == -1 || max_depth >= 1, w, "max_depth must be >= 1 or None (got ", max_depth, ")");
   require(min_samples_split >= 2, w, "min_samples_split must be >= 2 (got ", min_samples_split, ")");
   require(min_samples_leaf >= 1, w, "min_samples_leaf must be >= 1 (got ", min_samples_leaf, ")");
+  require(min_weight_fraction_leaf >= 0 && min_weight_fraction_leaf <= 0.5, w,
+          "min_weight_fraction_leaf must be in [0, 0.5] (got ", min_weight_fraction_leaf, ")");
   require(std::isfinite(min_impurity_decrease) && min_impurity_decrease >= 0, w,
           "min_impurity_decrease must be a finite number >= 0 (got ", min_impurity_decrease, ")");
   require(max_leaf_nodes == -1 || max_leaf_nodes >= 2, w, "max_leaf_nodes must be >= 2 or None (got ",
@@ -59,6 +61,7 @@ json::object TreeParams::to_json() const {
   o["max_depth"] = max_depth;
   o["min_samples_split"] = min_samples_split;
   o["min_samples_leaf"] = min_samples_leaf;
+  o["min_weight_fraction_leaf"] = json_number(min_weight_fraction_leaf);
   o["min_impurity_decrease"] = json_number(min_impurity_decrease);
   o["max_leaf_nodes"] = max_leaf_nodes;
   o["ccp_alpha"] = json_number(ccp_alpha);
@@ -80,6 +83,7 @@ TreeParams TreeParams::from_json(const json::object& o) {
   p.max_depth = static_cast<int>(json_int(o, "max_depth", w));
   p.min_samples_split = json_int(o, "min_samples_split", w);
   p.min_samples_leaf = json_int(o, "min_samples_leaf", w);
+  p.min_weight_fraction_leaf = json_double(o, "min_weight_fraction_leaf", w);
   p.min_impurity_decrease = json_double(o, "min_impurity_decrease", w);
   p.max_leaf_nodes = json_int(o, "max_leaf_nodes", w);
   p.ccp_alpha = json_double(o, "ccp_alpha", w);
@@ -198,6 +202,7 @@ struct TreeBuilder {
   const TreeParams& p;
   int K;
   double W_root = 0;
+  double min_weight_leaf = 0;
   Rng rng;
   std::vector<std::uint64_t> keys;
   std::vector<std::int32_t> feats;
@@ -254,7 +259,7 @@ struct TreeBuilder {
   /// Evaluates the boundary between distinct values a < b with `left` holding rows <= a.
   void consider(Split& best, std::int32_t f, const std::vector<double>& vals, std::uint32_t ca, std::uint32_t cb,
                 bool poisson) {
-    if (left.w <= 0 || right.w <= 0) return;
+    if (left.w <= 0 || right.w <= 0 || left.w < min_weight_leaf || right.w < min_weight_leaf) return;
     if (poisson && (left.s1 <= kEps || right.s1 <= kEps)) return;
     const double il = impurity_of(p.criterion, left), ir = impurity_of(p.criterion, right);
     const double score = -(left.w * il + right.w * ir);
@@ -275,7 +280,7 @@ struct TreeBuilder {
     Split best;
     const Index n = e - b;
     if ((p.max_depth >= 0 && depth >= p.max_depth) || n < p.min_samples_split || n < 2 * p.min_samples_leaf ||
-        node_imp <= kEps)
+        node_imp <= kEps || node.w < 2 * min_weight_leaf)
       return best;
     // Fisher-Yates: visit features in a random order; ties keep the first visited.
     const auto F = static_cast<std::int32_t>(feats.size());
@@ -376,8 +381,12 @@ struct TreeBuilder {
   /// Grows `tree` (its params already set) on pre-binned data.
   static void fit(DecisionTree& tree, const Binned& B, std::span<const double> y, std::span<const double> w,
                   int n_classes, bool check_interrupt) {
-    std::vector<std::int32_t> rows(static_cast<std::size_t>(B.n));
-    std::iota(rows.begin(), rows.end(), 0);
+    // Rows of zero weight take no part: they would move thresholds and count towards
+    // min_samples_* without carrying any weight (so bootstrap trees skip out-of-bag rows).
+    std::vector<std::int32_t> rows;
+    rows.reserve(static_cast<std::size_t>(B.n));
+    for (Index r = 0; r < B.n; ++r)
+      if (w[r] > 0) rows.push_back(static_cast<std::int32_t>(r));
     tree = DecisionTree(tree.params_);
     tree.n_features_ = static_cast<Index>(B.values.size());
     tree.n_classes_ = n_classes;
@@ -391,6 +400,7 @@ struct TreeBuilder {
     Stats s;
     stats_of(0, static_cast<Index>(rows.size()), s);
     W_root = s.w;
+    min_weight_leaf = p.min_weight_fraction_leaf * W_root;
     require(W_root > 0, "DecisionTree.fit", "the sample weights sum to zero");
     const double imp = impurity_of(p.criterion, s);
     std::vector<Pending> open;

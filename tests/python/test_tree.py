@@ -424,11 +424,20 @@ def test_demo_report(tmp_path):
 # scikit-learn estimator checks
 
 
+def _expected_failures(est):
+    # Bootstrap draws rows, so weight 2 on a row is not the same as drawing it from two
+    # copies (scikit-learn lists the same expected failure for its forests).
+    if isinstance(est, (RandomForestClassifier, RandomForestRegressor)):
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "bootstrap sampling: sample_weight is not equivalent to repeating rows"}
+    return {}
+
+
 @parametrize_with_checks([
     DecisionTreeClassifier(random_state=0),
     DecisionTreeRegressor(random_state=0),
     RandomForestClassifier(n_estimators=8, random_state=0),
     RandomForestRegressor(n_estimators=8, random_state=0),
-])
+], expected_failed_checks=_expected_failures)
 def test_sklearn_compat(estimator, check):
     check(estimator)

@@ -41,6 +41,7 @@ struct TreeParams {
   int max_depth = -1;                  ///< -1: unlimited
   Index min_samples_split = 2;         ///< rows needed to split a node (>= 2)
   Index min_samples_leaf = 1;          ///< rows needed in each child (>= 1)
+  double min_weight_fraction_leaf = 0; ///< share of the total weight needed in each child (0..0.5)
   double min_impurity_decrease = 0.0;  ///< weighted decrease N_t/N (I - N_L/N_t I_L - N_R/N_t I_R)
   Index max_leaf_nodes = -1;           ///< -1: unlimited (depth-first); otherwise best-first
   double ccp_alpha = 0.0;              ///< cost-complexity pruning threshold
