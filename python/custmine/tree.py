@@ -472,8 +472,9 @@ class DecisionTreeRegressor(RegressorMixin, _BaseTree):
 
 
 def demo_report(out_dir=None, max_depth: int = 3) -> str:
-    """A shallow tree that learns the ABC value tier from behaviour (recency, frequency,
-    basket size, tenure) on the bundled Online Retail sample, and its rules.
+    """Markdown section for ``custmine demo``: a shallow tree that learns the ABC value tier
+    from behaviour (recency, frequency, lines per order, tenure) on the bundled Online
+    Retail sample, and its rules.
 
     The tier (A/B/C by cumulative monetary value, 80/95 %) is derived from monetary value,
     so monetary itself is left out: the rules describe *behaviour* that separates tiers.
@@ -501,12 +502,18 @@ def demo_report(out_dir=None, max_depth: int = 3) -> str:
     clf = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=20, random_state=0).fit(feats, y)
     acc = clf.score(feats, y)
     text = [
-        "Tier rules: a depth-%d tree learning the ABC value tier from behaviour" % max_depth,
-        f"customers: {len(feats)}, training accuracy {acc:.1%}",
-        "feature importances: " + ", ".join(
-            f"{n} {v:.0%}" for n, v in sorted(zip(feats.columns, clf.feature_importances_), key=lambda t: -t[1])),
+        "## Tier rules (decision tree)",
         "",
+        f"A depth-{max_depth} CART tree learns the ABC value tier (A = top customers holding 80 % of "
+        f"value) of {len(feats):,} customers from behaviour alone: recency, frequency, tenure and lines "
+        f"per order (monetary defines the tier, so it is left out). Training accuracy {acc:.1%}.",
+        "",
+        "Feature importances: " + ", ".join(
+            f"{n} {v:.0%}" for n, v in sorted(zip(feats.columns, clf.feature_importances_), key=lambda t: -t[1])) + ".",
+        "",
+        "```",
         clf.export_rules(target_name="tier", precision=4),
+        "```",
     ]
     report = "\n".join(text)
     if out_dir is not None:
