@@ -301,3 +301,32 @@ TEST(RandomForest, BadParams) {
   p.n_estimators = 0;
   EXPECT_THROW(p.validate(), InvalidArgument);
 }
+
+TEST(DecisionTree, ZeroWeightRowsTakeNoPart) {
+  // The zero-weight row at x = 3 would otherwise move the threshold from 3.5 (between 2 and 5)
+  // to the midpoint 2.5 or 4; it also must not count as a sample.
+  auto X = column({1, 2, 3, 5, 6});
+  std::vector<double> y{0, 0, 1, 1, 1}, w{1, 1, 0, 1, 1};
+  DecisionTree t(with(Criterion::Gini));
+  t.fit(X, y, w, 2);
+  EXPECT_DOUBLE_EQ(t.threshold()[0], 3.5);
+  EXPECT_EQ(t.n_node_samples()[0], 4);
+  std::vector<double> zero(5, 0.0);
+  EXPECT_THROW(t.fit(X, y, zero, 2), InvalidArgument);
+}
+
+TEST(DecisionTree, MinWeightFractionLeaf) {
+  // Heavy last row: a leaf of weight < 40 % of 10 is not allowed, so the only split leaves
+  // the heavy row (weight 6.4) alone... weight 1+1+1+1 = 4 >= 4 on the other side.
+  auto X = column({1, 2, 3, 4, 5});
+  std::vector<double> y{0, 1, 0, 1, 1}, w{1, 1, 1, 1, 6};
+  TreeParams p = with(Criterion::Gini);
+  p.min_weight_fraction_leaf = 0.4;
+  DecisionTree t(p);
+  t.fit(X, y, w, 2);
+  ASSERT_EQ(t.n_nodes(), 3);
+  EXPECT_DOUBLE_EQ(t.threshold()[0], 4.5);
+  for (Index i = 0; i < t.n_nodes(); ++i) EXPECT_GE(t.weighted_n_node_samples()[i], 4.0);
+  p.min_weight_fraction_leaf = 0.6;
+  EXPECT_THROW(DecisionTree(p).fit(X, y, w, 2), InvalidArgument);
+}

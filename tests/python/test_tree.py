@@ -441,3 +441,21 @@ def _expected_failures(est):
 ], expected_failed_checks=_expected_failures)
 def test_sklearn_compat(estimator, check):
     check(estimator)
+
+
+def test_fit_after_fork(cancer):
+    """The library keeps working in a forked child (no OpenMP runtime to deadlock)."""
+    import os
+
+    X, y = cancer
+    RandomForestClassifier(n_estimators=4, n_jobs=2, random_state=0).fit(X, y)
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            f = RandomForestClassifier(n_estimators=4, n_jobs=2, random_state=0).fit(X, y)
+            code = 0 if f.score(X, y) > 0.9 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
