@@ -83,6 +83,15 @@ CUSTMINE_BIND_FAMILY(tree) {
             }
             return vec(out);
           }, py::arg("X"), py::arg("n_threads") = 1)
+      .def("contributions", [](const DecisionTree& t, const Array<double>& X, int n_threads) {
+            auto map = matrix(X, "DecisionTree.predict_contributions");
+            RowMatrix<double> out;
+            {
+              py::gil_scoped_release nogil;
+              out = t.contributions(map, n_threads);
+            }
+            return out;
+          }, py::arg("X"), py::arg("n_threads") = 1)
       .def("raw_importances", [](const DecisionTree& t) { return vec(t.raw_importances()); })
       .def("pruning_path", [](const DecisionTree& t) {
             std::vector<double> a, i;
@@ -144,6 +153,15 @@ CUSTMINE_BIND_FAMILY(tree) {
             {
               py::gil_scoped_release nogil;
               out = f.predict_values(map, n_threads);
+            }
+            return out;
+          }, py::arg("X"), py::arg("n_threads") = 1)
+      .def("contributions", [](const RandomForest& f, const Array<double>& X, int n_threads) {
+            auto map = matrix(X, "RandomForest.predict_contributions");
+            RowMatrix<double> out;
+            {
+              py::gil_scoped_release nogil;
+              out = f.contributions(map, n_threads);
             }
             return out;
           }, py::arg("X"), py::arg("n_threads") = 1)

@@ -135,6 +135,16 @@ class _BaseForest(NativeModelMixin, BaseEstimator):
         X = validate_X(self, X, reset=False, ensure_all_finite=True)
         return np.asarray(self._native.predict_values(X, resolve_n_jobs(self.n_jobs)))
 
+    def predict_contributions(self, X):
+        """Exact TreeSHAP contributions averaged over the trees (Lundberg, Erion & Lee 2018; path-dependent, with
+        training weights as covers). Regressors: shape (n, n_features + 1); classifiers:
+        (n, n_features + 1, n_classes) for the class probabilities. The last entry along
+        axis 1 is the expected value; each row sums to the prediction."""
+        check_is_fitted(self)
+        X = validate_X(self, X, reset=False, ensure_all_finite=True)
+        raw = np.asarray(self._native.contributions(X, resolve_n_jobs(self.n_jobs)))
+        return raw.reshape(len(X), self.n_features_in_ + 1, -1) if self._is_clf else raw
+
     @property
     def estimators_(self):
         """The trees as custmine DecisionTree estimators (read-only views of the forest)."""

@@ -234,6 +234,17 @@ class _BaseTree(NativeModelMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_X(self, X, reset=False, ensure_all_finite=True)
 
+    # --- explanations ------------------------------------------------------------
+
+    def predict_contributions(self, X):
+        """Exact TreeSHAP contributions (Lundberg, Erion & Lee 2018; path-dependent, with
+        training weights as covers). Regressors: shape (n, n_features + 1); classifiers:
+        (n, n_features + 1, n_classes) for the class probabilities. The last entry along
+        axis 1 is the expected value; each row sums to the prediction."""
+        X = self._X(X, f"{type(self).__name__}.predict_contributions")
+        raw = np.asarray(self._native.contributions(X))
+        return raw.reshape(len(X), self.n_features_in_ + 1, -1) if self._is_clf else raw
+
     # --- structure ---------------------------------------------------------------
 
     @property

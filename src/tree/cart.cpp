@@ -671,6 +671,115 @@ void DecisionTree::prune(double alpha) {
 }
 
 // ---------------------------------------------------------------------------------
+// TreeSHAP
+
+namespace {
+struct PathElem {
+  std::int32_t d;  // feature (-1 for the root dummy)
+  double z, o, w;  // zero fraction, one fraction, permutation weight
+};
+using Path = std::vector<PathElem>;
+
+void extend(Path& m, double pz, double po, std::int32_t pi) {
+  const std::size_t l = m.size();
+  m.push_back({pi, pz, po, l == 0 ? 1.0 : 0.0});
+  for (std::size_t i = l; i >= 1; --i) {
+    m[i].w += po * m[i - 1].w * static_cast<double>(i) / static_cast<double>(l + 1);
+    m[i - 1].w = pz * m[i - 1].w * static_cast<double>(l + 1 - i) / static_cast<double>(l + 1);
+  }
+}
+
+/// Removes element i (0-based) from the path, undoing its extension.
+Path unwind(const Path& m, std::size_t i) {
+  const std::size_t l = m.size();
+  double n = m[l - 1].w;
+  Path r(m.begin(), m.end() - 1);
+  const double o = m[i].o, z = m[i].z;
+  for (std::size_t j = l - 1; j >= 1; --j) {
+    if (o != 0) {
+      const double t = r[j - 1].w;
+      r[j - 1].w = n * static_cast<double>(l) / (static_cast<double>(j) * o);
+      n = t - r[j - 1].w * z * static_cast<double>(l - j) / static_cast<double>(l);
+    } else {
+      r[j - 1].w = r[j - 1].w * static_cast<double>(l) / (z * static_cast<double>(l - j));
+    }
+  }
+  for (std::size_t j = i; j + 1 < l; ++j) {
+    r[j].d = m[j + 1].d;
+    r[j].z = m[j + 1].z;
+    r[j].o = m[j + 1].o;
+  }
+  return r;
+}
+}  // namespace
+
+void DecisionTree::add_contributions(const double* x, double scale, double* out) const {
+  const int K = n_outputs();
+  const auto F = n_features_;
+  std::vector<double> leaf(static_cast<std::size_t>(K));
+  // expected value: cover-weighted mean of the leaves
+  for (std::int32_t j = 0; j < static_cast<std::int32_t>(n_nodes()); ++j) {
+    if (left_[j] >= 0) continue;
+    node_output(j, leaf.data());
+    const double share = weight_[j] / weight_[0];
+    for (int k = 0; k < K; ++k) out[F * K + k] += scale * share * leaf[k];
+  }
+  auto recurse = [&](auto&& self, std::int32_t j, Path m, double pz, double po, std::int32_t pi) -> void {
+    extend(m, pz, po, pi);
+    if (left_[j] < 0) {
+      node_output(j, leaf.data());
+      for (std::size_t i = 1; i < m.size(); ++i) {
+        const Path u = unwind(m, i);
+        double w = 0;
+        for (const auto& e : u) w += e.w;
+        const double c = scale * w * (m[i].o - m[i].z);
+        for (int k = 0; k < K; ++k) out[static_cast<Index>(m[i].d) * K + k] += c * leaf[k];
+      }
+      return;
+    }
+    const auto d = feature_[j];
+    const bool go_left = x[d] <= threshold_[j];
+    const auto hot = go_left ? left_[j] : right_[j], cold = go_left ? right_[j] : left_[j];
+    double iz = 1, io = 1;
+    for (std::size_t k = 1; k < m.size(); ++k) {
+      if (m[k].d == d) {  // feature seen higher up: undo its earlier split
+        iz = m[k].z;
+        io = m[k].o;
+        m = unwind(m, k);
+        break;
+      }
+    }
+    self(self, hot, m, iz * weight_[hot] / weight_[j], io, d);
+    self(self, cold, m, iz * weight_[cold] / weight_[j], 0.0, d);
+  };
+  recurse(recurse, 0, Path{}, 1.0, 1.0, -1);
+}
+
+RowMatrix<double> DecisionTree::contributions(const MatrixView<double>& X, int n_threads) const {
+  check_X(X, "DecisionTree.predict_contributions");
+  RowMatrix<double> out = RowMatrix<double>::Zero(X.rows(), (n_features_ + 1) * n_outputs());
+  parallel_chunks(X.rows(), n_threads, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i) add_contributions(X.row(i).data(), 1.0, out.row(i).data());
+  });
+  return out;
+}
+
+RowMatrix<double> RandomForest::contributions(const MatrixView<double>& X, int n_threads) const {
+  constexpr std::string_view where = "RandomForest.predict_contributions";
+  require<NotFittedError>(fitted(), where, "the model is not fitted");
+  require<ShapeError>(X.cols() == n_features_, where, "X has ", X.cols(), " features but the model was fitted with ",
+                      n_features_);
+  const int K = trees_[0].n_outputs();
+  RowMatrix<double> out = RowMatrix<double>::Zero(X.rows(), (n_features_ + 1) * K);
+  const double s = 1.0 / static_cast<double>(trees_.size());
+  parallel_chunks(X.rows(), n_threads, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i)
+      for (const auto& t : trees_) t.add_contributions(X.row(i).data(), s, out.row(i).data());
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
 // JSON
 
 json::object DecisionTree::state_json() const {

@@ -330,3 +330,36 @@ TEST(DecisionTree, MinWeightFractionLeaf) {
   p.min_weight_fraction_leaf = 0.6;
   EXPECT_THROW(DecisionTree(p).fit(X, y, w, 2), InvalidArgument);
 }
+
+TEST(DecisionTree, TreeShapHandChecked) {
+  // One split on x0 at 0.5 with 1 row left (value 0) and 3 rows right (value 4):
+  // expected value 3; a row going right gets phi0 = 4 - 3 = 1, a row going left -3.
+  RowMatrix<double> X(4, 2);
+  X << 0, 7, 1, 7, 1, 7, 1, 7;
+  std::vector<double> y{0, 4, 4, 4};
+  DecisionTree t(with(Criterion::SquaredError));
+  t.fit(X, y, {}, 0);
+  auto C = t.contributions(X);
+  EXPECT_NEAR(C(0, 0), -3.0, 1e-12);
+  EXPECT_NEAR(C(1, 0), 1.0, 1e-12);
+  EXPECT_NEAR(C(1, 1), 0.0, 1e-12);  // x1 is never used
+  EXPECT_NEAR(C(1, 2), 3.0, 1e-12);  // expected value
+  // Sums equal the prediction on random data, for trees and forests, any thread count.
+  RowMatrix<double> Xr;
+  std::vector<double> yr;
+  xor_data(300, Xr, yr, 13);
+  ForestParams p;
+  p.n_estimators = 5;
+  p.tree.max_depth = 6;
+  RandomForest f(p);
+  f.fit(Xr, yr, {}, 2);
+  auto Cf = f.contributions(Xr, 2);
+  auto P = f.predict_values(Xr);
+  for (Index i = 0; i < Xr.rows(); ++i)
+    for (int k = 0; k < 2; ++k) {
+      double s = 0;
+      for (Index j = 0; j <= 3; ++j) s += Cf(i, j * 2 + k);
+      EXPECT_NEAR(s, P(i, k), 1e-12);
+    }
+  EXPECT_EQ(f.contributions(Xr, 1), Cf);
+}

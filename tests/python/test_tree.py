@@ -459,3 +459,65 @@ def test_fit_after_fork(cancer):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+# ---------------------------------------------------------------------------------
+# TreeSHAP
+
+
+def _brute_force_shapley(est, x):
+    """Shapley values of the path-dependent conditional expectation E[f | x_S] (the game
+    TreeSHAP explains), by enumerating all subsets: exponential, fine for 5 features."""
+    import itertools
+    import math
+
+    a = est.tree_arrays_
+    left, right, feat, thr, w = (a["children_left"], a["children_right"], a["feature"], a["threshold"],
+                                 a["weighted_n_node_samples"])
+    value = a["value"] / a["value"].sum(axis=1, keepdims=True) if hasattr(est, "classes_") else a["value"]
+
+    def ev(S, j=0):
+        if left[j] < 0:
+            return value[j]
+        if feat[j] in S:
+            return ev(S, left[j] if x[feat[j]] <= thr[j] else right[j])
+        return (w[left[j]] * ev(S, left[j]) + w[right[j]] * ev(S, right[j])) / w[j]
+
+    M = len(x)
+    phi = [np.zeros_like(value[0]) for _ in range(M + 1)]
+    for i in range(M):
+        others = [k for k in range(M) if k != i]
+        for s in range(M):
+            for S in itertools.combinations(others, s):
+                wt = math.factorial(s) * math.factorial(M - s - 1) / math.factorial(M)
+                phi[i] = phi[i] + wt * (ev(set(S) | {i}) - ev(set(S)))
+    phi[M] = ev(set())
+    return np.array(phi)
+
+
+def test_treeshap_equals_brute_force_shapley(diabetes, cancer):
+    X, y = diabetes
+    X = X[:, :5]
+    reg = DecisionTreeRegressor(max_depth=6, min_samples_leaf=3, random_state=0).fit(X, y)
+    C = reg.predict_contributions(X[:15])
+    B = np.array([_brute_force_shapley(reg, x)[:, 0] for x in X[:15]])
+    np.testing.assert_allclose(C, B, atol=1e-9)
+    np.testing.assert_allclose(C.sum(axis=1), reg.predict(X[:15]), atol=1e-9)
+    Xc, yc = cancer
+    Xc = Xc[:, :5]
+    clf = DecisionTreeClassifier(max_depth=5, random_state=0).fit(Xc, yc)
+    Cc = clf.predict_contributions(Xc[:10])
+    assert Cc.shape == (10, 6, 2)
+    Bc = np.array([_brute_force_shapley(clf, x) for x in Xc[:10]])
+    np.testing.assert_allclose(Cc, Bc, atol=1e-9)
+
+
+def test_forest_contributions_sum_to_prediction(cancer):
+    X, y = cancer
+    f = RandomForestClassifier(n_estimators=10, random_state=0, n_jobs=2).fit(X, y)
+    C = f.predict_contributions(X[:50])
+    np.testing.assert_allclose(C.sum(axis=1), f.predict_proba(X[:50]), atol=1e-9)
+    f1 = RandomForestClassifier(n_estimators=10, random_state=0, n_jobs=1).fit(X, y)
+    np.testing.assert_array_equal(f1.predict_contributions(X[:50]), C)
+    r = RandomForestRegressor(n_estimators=6, random_state=0, max_depth=6).fit(X, y.astype(float))
+    np.testing.assert_allclose(r.predict_contributions(X[:50]).sum(axis=1), r.predict(X[:50]), atol=1e-9)

@@ -79,6 +79,13 @@ class DecisionTree {
   [[nodiscard]] std::int32_t leaf_of(const double* row) const;
   /// Normalised output of a node (probabilities or mean) written to out[0..n_outputs).
   void node_output(std::int32_t node, double* out) const;
+  /// Exact TreeSHAP (Lundberg, Erion & Lee 2018, "Consistent individualized feature
+  /// attribution for tree ensembles", Algorithm 2; path-dependent, covers = training weight):
+  /// adds scale * phi to out, laid out (n_features + 1) x n_outputs row-major, the last row
+  /// being the expected value. Per row, the contributions sum to the node output. O(L D^2).
+  void add_contributions(const double* row, double scale, double* out) const;
+  /// Contributions for every row: n x ((n_features + 1) * n_outputs).
+  [[nodiscard]] RowMatrix<double> contributions(const MatrixView<double>& X, int n_threads = 1) const;
   /// Unnormalised feature importances (total weighted impurity decrease per feature).
   [[nodiscard]] std::vector<double> raw_importances() const;
   /// Minimal cost-complexity pruning path of this tree: effective alphas and the total
@@ -136,6 +143,8 @@ class RandomForest {
   /// Mean over trees of the tree outputs (probabilities or means), n x n_outputs.
   [[nodiscard]] RowMatrix<double> predict_values(const MatrixView<double>& X, int n_threads = 1) const;
   [[nodiscard]] std::vector<double> feature_importances() const;
+  /// Mean of the trees' TreeSHAP contributions: n x ((n_features + 1) * n_outputs).
+  [[nodiscard]] RowMatrix<double> contributions(const MatrixView<double>& X, int n_threads = 1) const;
   [[nodiscard]] const std::vector<DecisionTree>& trees() const { return trees_; }
   [[nodiscard]] const ForestParams& params() const { return params_; }
   /// Out-of-bag mean outputs (n x n_outputs; NaN rows never out of bag). Empty unless oob_score.
