@@ -98,6 +98,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="small sizes; only check agreement")
     ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--bank-only", action="store_true", help="skip the synthetic data set")
     args = ap.parse_args()
     repeat = args.repeat or (1 if args.smoke else 2)
     n_trees = 60 if args.smoke else 100
@@ -108,7 +109,8 @@ def main() -> int:
     else:
         datasets.append(("bank marketing (no duration)", b))
     n_syn = 8000 if args.smoke else 200_000
-    datasets.append((f"synthetic {n_syn} x 28", synthetic(n_syn)))
+    if not args.bank_only:
+        datasets.append((f"synthetic {n_syn} x 28", synthetic(n_syn)))
 
     rows, ok = [], True
     for dname, (X, y) in datasets:

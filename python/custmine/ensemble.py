@@ -12,7 +12,6 @@ Histogram gradient boosting (issue 8, part 1) is not built yet.
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin

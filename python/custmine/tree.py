@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
-from ._base import NativeModelMixin, resolve_n_jobs, validate_X
+from ._base import NativeModelMixin, validate_X
 
 __all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor", "demo_report"]
 
@@ -97,11 +97,6 @@ def _seed(random_state, where):
     if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral) or random_state < 0:
         raise ValueError(f"{where}: random_state must be None, a non-negative int or a RandomState, got {random_state!r}")
     return int(random_state)
-
-
-def _check_X(est, X, reset, where):
-    X = validate_X(est, X, reset=reset, ensure_all_finite=True)
-    return X
 
 
 def _check_targets(y, where):

@@ -940,12 +940,17 @@ RowMatrix<double> RandomForest::predict_values(const MatrixView<double>& X, int 
   RowMatrix<double> out = RowMatrix<double>::Zero(X.rows(), K);
   parallel_chunks(X.rows(), n_threads, [&](Index b, Index e, int) {
     std::vector<double> o(static_cast<std::size_t>(K));
-    for (Index i = b; i < e; ++i) {
-      for (const auto& t : trees_) {
-        t.node_output(t.leaf_of(X.row(i).data()), o.data());
-        for (int k = 0; k < K; ++k) out(i, k) += o[k];
-      }
-      out.row(i) /= static_cast<double>(trees_.size());
+    // Blocks of rows, trees outer: a tree's nodes stay in cache for the whole block. Each
+    // row still sums its trees in order 0..T-1, so results do not depend on the blocking.
+    constexpr Index kBlock = 256;
+    for (Index b0 = b; b0 < e; b0 += kBlock) {
+      const Index e0 = std::min(e, b0 + kBlock);
+      for (const auto& t : trees_)
+        for (Index i = b0; i < e0; ++i) {
+          t.node_output(t.leaf_of(X.row(i).data()), o.data());
+          for (int k = 0; k < K; ++k) out(i, k) += o[k];
+        }
+      for (Index i = b0; i < e0; ++i) out.row(i) /= static_cast<double>(trees_.size());
     }
   });
   return out;
