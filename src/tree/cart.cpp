@@ -394,6 +394,7 @@ struct TreeBuilder {
     b.check_interrupt = check_interrupt;
     b.grow();
     if (tree.params_.ccp_alpha > 0) tree.prune(tree.params_.ccp_alpha);
+    tree.pack();
   }
 
   void grow() {
@@ -524,9 +525,15 @@ int DecisionTree::depth() const {
   return best;
 }
 
+void DecisionTree::pack() {
+  nodes_.resize(feature_.size());
+  for (std::size_t i = 0; i < feature_.size(); ++i) nodes_[i] = {threshold_[i], feature_[i], left_[i], right_[i], 0};
+}
+
 std::int32_t DecisionTree::leaf_of(const double* row) const {
+  const Packed* n = nodes_.data();
   std::int32_t i = 0;
-  while (left_[i] >= 0) i = row[feature_[i]] <= threshold_[i] ? left_[i] : right_[i];
+  while (n[i].left >= 0) i = row[n[i].feature] <= n[i].threshold ? n[i].left : n[i].right;
   return i;
 }
 
@@ -851,6 +858,7 @@ DecisionTree DecisionTree::from_state_json(const TreeParams& p, const json::obje
   t.left_.assign(l.begin(), l.end());
   t.right_.assign(r.begin(), r.end());
   t.n_samples_.assign(ns.begin(), ns.end());
+  t.pack();
   return t;
 }
 
