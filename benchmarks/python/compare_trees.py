@@ -1,0 +1,159 @@
+"""Decision trees and random forests side by side: custmine vs scikit-learn, in one process.
+
+Data: UCI bank marketing (bank-additional-full, `duration` dropped: it is known only after
+the call), one-hot encoded, 70/30 stratified split; and a synthetic make_classification
+set with 28 features. Same parameters for both libraries; the script checks that test
+ROC AUC agrees (decision tree within 0.005, forest within 0.01 — 0.015 at smoke sizes —
+forests draw different random samples) and exits non-zero otherwise. Times are best of `--repeat` fits;
+prediction time is for the test set. Peak memory is the peak resident-set growth during
+the fit, sampled every 2 ms (psutil), so it counts native allocations too.
+Gradient boosting (LightGBM comparison) is not built yet.
+
+    python benchmarks/python/compare_trees.py            # full sizes
+    python benchmarks/python/compare_trees.py --smoke    # small sizes, agreement check, < 60 s
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import ensemble as ske
+from sklearn import tree as skt
+from sklearn.datasets import make_classification
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from custmine import ensemble as cme
+from custmine import tree as cmt
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+class PeakRSS:
+    """Peak growth of the resident set size while the block runs."""
+
+    def __init__(self, interval=0.002):
+        import psutil
+
+        self.proc = psutil.Process()
+        self.interval = interval
+
+    def __enter__(self):
+        gc.collect()
+        self.base = self.proc.memory_info().rss
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.mib = (self.peak - self.base) / 2**20
+
+
+def fit_measure(make, X, y, repeat):
+    best, mem, model = float("inf"), 0.0, None
+    for _ in range(repeat):
+        model = make()
+        with PeakRSS() as m:
+            t0 = time.perf_counter()
+            model.fit(X, y)
+            dt = time.perf_counter() - t0
+        best, mem = min(best, dt), max(mem, m.mib)
+    return best, mem, model
+
+
+def bank(n_max=None):
+    path = SHARED / "bank_marketing" / "bank-additional-full.csv"
+    if not path.exists():
+        return None
+    df = pd.read_csv(path, sep=";").drop(columns=["duration"])
+    if n_max is not None and len(df) > n_max:
+        df = df.sample(n_max, random_state=0)
+    y = (df.pop("y") == "yes").astype(int).to_numpy()
+    X = pd.get_dummies(df, dtype=float).to_numpy()
+    return X, y
+
+
+def synthetic(n):
+    X, y = make_classification(n_samples=n, n_features=28, n_informative=12, flip_y=0.05, random_state=0)
+    return X.astype(np.float32).astype(np.float64), y
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="small sizes; only check agreement")
+    ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--bank-only", action="store_true", help="skip the synthetic data set")
+    args = ap.parse_args()
+    repeat = args.repeat or (1 if args.smoke else 2)
+    n_trees = 60 if args.smoke else 100
+    datasets = []
+    b = bank(8000 if args.smoke else None)
+    if b is None:
+        print("bank marketing data not found in ../shared/data: skipping it")
+    else:
+        datasets.append(("bank marketing (no duration)", b))
+    n_syn = 8000 if args.smoke else 200_000
+    if not args.bank_only:
+        datasets.append((f"synthetic {n_syn} x 28", synthetic(n_syn)))
+
+    rows, ok = [], True
+    for dname, (X, y) in datasets:
+        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+        cases = [
+            ("DecisionTree depth 6", 0.005,
+             lambda: cmt.DecisionTreeClassifier(max_depth=6, min_samples_leaf=10, random_state=0),
+             lambda: skt.DecisionTreeClassifier(max_depth=6, min_samples_leaf=10, random_state=0)),
+        ]
+        for jobs in (1, 2):
+            cases.append((f"RandomForest {n_trees} trees, {jobs} thread(s)", 0.015 if args.smoke else 0.01,
+                          lambda j=jobs: cme.RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=5,
+                                                                    random_state=0, n_jobs=j),
+                          lambda j=jobs: ske.RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=5,
+                                                                    random_state=0, n_jobs=j)))
+        for cname, tol, ours, ref in cases:
+            t_o, m_o, mo = fit_measure(ours, Xtr, ytr, repeat)
+            t_r, m_r, mr = fit_measure(ref, Xtr, ytr, repeat)
+            t0 = time.perf_counter()
+            p_o = mo.predict_proba(Xte)[:, 1]
+            tp_o = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            p_r = mr.predict_proba(Xte)[:, 1]
+            tp_r = time.perf_counter() - t0
+            a_o, a_r = roc_auc_score(yte, p_o), roc_auc_score(yte, p_r)
+            agree = abs(a_o - a_r) <= tol
+            ok &= agree
+            rows.append(dict(data=dname, model=cname, rows=len(Xtr), auc_custmine=round(a_o, 4),
+                             auc_sklearn=round(a_r, 4), agree=agree, fit_s_custmine=round(t_o, 3),
+                             fit_s_sklearn=round(t_r, 3), fit_ratio=round(t_o / t_r, 2),
+                             predict_ratio=round(tp_o / max(tp_r, 1e-9), 2), peak_mib_custmine=round(m_o, 1),
+                             peak_mib_sklearn=round(m_r, 1)))
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(table.to_string(index=False))
+    print("fit_ratio = custmine time / scikit-learn time (lower is faster); peak = RSS growth during fit (psutil)")
+    if not ok:
+        sys.stdout.flush()
+        print("DISAGREEMENT: AUC differs beyond tolerance", file=sys.stderr)
+        return 1
+    print("all results agree")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
