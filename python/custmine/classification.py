@@ -174,13 +174,18 @@ class LogisticRegression(_ClassifierBase):
         """Fit on X (n x p, numeric, finite) and labels y (at least two classes)."""
         where = "LogisticRegression.fit"
         native = self._make_native()
+        if y is None:
+            raise ValueError(f"{where}: requires y to be passed, but the target y is None")
         X, y = validate_X(self, X, y=y, reset=True)
         classes, codes = _encode_y(self, y, where)
         if classes.shape[0] < 2:
-            raise ValueError(f"{where}: y holds a single class ({classes[0]!r}); a classifier needs at least two")
+            raise ValueError(f"{where}: y holds one class only ({classes[0]!r}); a classifier needs at least two classes")
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+            try:  # scikit-learn >= 1.7 counts "balanced" classes with the sample weights
+                cw = compute_class_weight(self.class_weight, classes=classes, y=y, sample_weight=sw)
+            except TypeError:  # pragma: no cover - older scikit-learn
+                cw = compute_class_weight(self.class_weight, classes=classes, y=y)
             sw = sw * cw[codes]
         native.fit(X, codes, int(classes.shape[0]), np.ascontiguousarray(sw))
         self.classes_ = classes
@@ -262,6 +267,8 @@ class _NaiveBayes(_ClassifierBase):
         first = not partial or not hasattr(self, "classes_") or getattr(self, "_native", None) is None
         if first:
             native = self._make_native()
+        if y is None:
+            raise ValueError(f"{where}: requires y to be passed, but the target y is None")
         X, y = validate_X(self, X, y=y, reset=first)
         check_classification_targets(y)
         y = np.asarray(y)
@@ -282,6 +289,8 @@ class _NaiveBayes(_ClassifierBase):
             codes = np.ascontiguousarray(codes, dtype=np.int64)
         else:
             known, codes = _encode_y(self, y, where)
+            if known.shape[0] < 2:
+                raise ValueError(f"{where}: y holds one class only ({known[0]!r}); a classifier needs at least two classes")
         X = self._check_X(X, where)
         sw = None if sample_weight is None else np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=np.float64))
         target = native if first else self._native
@@ -401,6 +410,11 @@ class CategoricalNB(_NaiveBayes):
                 raise ValueError(f"CategoricalNB: min_categories must be positive integers, got {self.min_categories!r}")
             mc = [int(v) for v in a]
         return _nc.CategoricalNB(float(self.alpha), bool(self.fit_prior), prior, mc, resolve_n_jobs(self.n_jobs))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
 
     def _check_X(self, X, where):
         if (X < 0).any() or (X != np.floor(X)).any():

@@ -71,10 +71,11 @@ void GaussianNB::Params::validate() const {
 
 GaussianNB& GaussianNB::fit(MatrixView<double> X, std::span<const std::int64_t> y, std::int64_t n_classes,
                             std::span<const double> weight) {
-  theta_.resize(0, 0);
-  var_.resize(0, 0);
-  class_count_.resize(0);
-  return partial_fit(X, y, n_classes, weight);
+  // Fit a fresh model and swap it in, so a failed fit leaves this one unchanged.
+  GaussianNB fresh(params_);
+  fresh.partial_fit(X, y, n_classes, weight);
+  *this = std::move(fresh);
+  return *this;
 }
 
 GaussianNB& GaussianNB::partial_fit(MatrixView<double> X, std::span<const std::int64_t> y, std::int64_t n_classes,
@@ -228,9 +229,10 @@ std::int64_t category(std::string_view where, double x, Index i, Index j) {
 
 CategoricalNB& CategoricalNB::fit(MatrixView<double> X, std::span<const std::int64_t> y, std::int64_t n_classes,
                                   std::span<const double> weight) {
-  counts_.clear();
-  class_count_.resize(0);
-  return partial_fit(X, y, n_classes, weight);
+  CategoricalNB fresh(params_);
+  fresh.partial_fit(X, y, n_classes, weight);
+  *this = std::move(fresh);
+  return *this;
 }
 
 CategoricalNB& CategoricalNB::partial_fit(MatrixView<double> X, std::span<const std::int64_t> y, std::int64_t n_classes,
@@ -245,6 +247,10 @@ CategoricalNB& CategoricalNB::partial_fit(MatrixView<double> X, std::span<const 
   const auto& mc = params_.min_categories;
   require(mc.size() <= 1 || static_cast<Index>(mc.size()) == p, where, "min_categories has ", mc.size(),
           " values but X has ", p, " features");
+  // Validate every code before touching the counts, so a bad batch leaves the model as it was.
+  std::vector<std::int64_t> maxcat(p, -1);
+  for (Index i = 0; i < X.rows(); ++i)
+    for (Index j = 0; j < p; ++j) maxcat[j] = std::max(maxcat[j], category(where, X(i, j), i, j));
   if (!is_fitted()) {
     counts_.assign(p, RowMatrix<double>());
     for (Index j = 0; j < p; ++j) {
@@ -257,10 +263,6 @@ CategoricalNB& CategoricalNB::partial_fit(MatrixView<double> X, std::span<const 
                         counts_.size());
     require(n_classes == class_count_.size(), where, "n_classes changed from ", class_count_.size(), " to ", n_classes);
   }
-  // Validate every code before touching the counts, so a bad batch leaves the model as it was.
-  std::vector<std::int64_t> maxcat(p, -1);
-  for (Index i = 0; i < X.rows(); ++i)
-    for (Index j = 0; j < p; ++j) maxcat[j] = std::max(maxcat[j], category(where, X(i, j), i, j));
   for (Index j = 0; j < p; ++j)
     if (maxcat[j] >= counts_[j].cols()) {
       RowMatrix<double> grown = RowMatrix<double>::Zero(n_classes, maxcat[j] + 1);
