@@ -84,7 +84,7 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
         if not given and self.init not in ("k-means++", "random"):
             raise ValueError(f"{where}: init must be 'k-means++', 'random' or an array of centers, got {self.init!r}")
         if self.n_init == "auto":
-            n_init = 10 if self.init == "random" else 1
+            n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
         elif isinstance(self.n_init, bool) or not isinstance(self.n_init, numbers.Integral) or self.n_init < 1:
             raise ValueError(f"{where}: n_init must be a positive integer or 'auto', got {self.n_init!r}")
         else:

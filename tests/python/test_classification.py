@@ -258,9 +258,12 @@ def test_json_and_pickle_round_trip(make, tmp_path):
     np.testing.assert_array_equal(type(m).load(tmp_path / "m.json").predict(X), m.predict(X))
     from custmine import SerializationError
 
-    text = m.to_json().replace('"state":{', '"state":{"junk":1,', 1).replace('"n_classes"', '"n_klasses"', 1)
+    import json
+
+    doc = json.loads(m.to_json())
+    doc["state"].pop("class_count" if "class_count" in doc["state"] else "coef")
     with pytest.raises(SerializationError):
-        type(m).from_json(text)
+        type(m).from_json(json.dumps(doc))
     with pytest.raises(ValueError):
         type(m).from_json("{not json")
 

@@ -86,7 +86,16 @@ def test_inertia_curve_and_segment_profile():
     assert prof.loc[seg, "tenure_z"] == pytest.approx((m - df["tenure"].mean()) / df["tenure"].std(ddof=0))
 
 
-@parametrize_with_checks([KMeans(3, random_state=0), KMeans(2, algorithm="elkan", random_state=0)])
+@parametrize_with_checks(
+    [KMeans(3, random_state=0), KMeans(2, algorithm="elkan", random_state=0)],
+    expected_failed_checks=lambda est: {
+        # Repeating a row changes which rows the k-means++ seeding draws, so the runs start
+        # from different centers (scikit-learn's KMeans has the same exception). Weighted
+        # updates are checked against repetition from equal starting centers in
+        # test_sample_weight_equals_repetition.
+        "check_sample_weight_equivalence_on_dense_data": "random seeding draws differ when rows are repeated",
+    },
+)
 def test_sklearn_compat(estimator, check):
     check(estimator)
 
@@ -117,5 +126,13 @@ def test_json_and_pickle(tmp_path):
         np.testing.assert_array_equal(back.cluster_centers_, m.cluster_centers_)
     from custmine import SerializationError
 
+    import json
+
+    doc = json.loads(m.to_json())
+    doc["state"]["centers"].append(1e3)  # one value too many
     with pytest.raises(SerializationError):
-        KMeans.from_json(m.to_json().replace('"centers":[', '"centers":[1e3,', 1))
+        KMeans.from_json(json.dumps(doc))
+    doc = json.loads(m.to_json())
+    doc["params"]["algorithm"] = "quantum"
+    with pytest.raises(SerializationError):
+        KMeans.from_json(json.dumps(doc))
