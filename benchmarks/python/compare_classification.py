@@ -38,16 +38,15 @@ from custmine import metrics as cm  # noqa: E402
 from custmine.metrics import _PeakRSS  # noqa: E402
 
 try:  # Intel oneDAL accelerated scikit-learn
-    import sklearnex  # noqa: F401
     from sklearnex.cluster import KMeans as XKMeans
     from sklearnex.linear_model import LogisticRegression as XLR
-    from sklearnex.naive_bayes import GaussianNB as XGNB  # noqa: F401
+
     HAVE_X = True
 except Exception as exc:  # noqa: BLE001
     HAVE_X = False
     X_REASON = f"scikit-learn-intelex not importable ({type(exc).__name__}: {exc})"
-try:
-    from sklearnex.naive_bayes import GaussianNB as XGNB  # noqa: F811
+try:  # not every sklearnex release accelerates GaussianNB
+    from sklearnex.naive_bayes import GaussianNB as XGNB
 except Exception:  # noqa: BLE001
     XGNB = None
 
