@@ -199,6 +199,11 @@ SolveResult newton(const Problem& P, VectorXd& theta, double tol, int max_iter) 
       trial = theta + t * step;
       f_new = value_grad(P, trial, g_new);
       if (f_new <= f + 1e-4 * t * slope) break;
+      // Near the optimum the decrease falls below the rounding of f: accept a step that
+      // does not raise f beyond rounding and shrinks the gradient.
+      if (f_new <= f + 4 * std::numeric_limits<double>::epsilon() * std::abs(f) &&
+          g_new.cwiseAbs().maxCoeff() < g.cwiseAbs().maxCoeff())
+        break;
     }
     if (t <= 1e-12) break;
     theta.swap(trial);
@@ -478,16 +483,29 @@ LogisticRegression& LogisticRegression::fit(MatrixView<double> X, std::span<cons
     case Penalty::ElasticNet: P.lambda = 1.0 / (params_.C * S), P.alpha = params_.l1_ratio; break;
   }
   LogisticSolver solver = params_.solver;
-  if (solver == LogisticSolver::Auto) {
-    if (P.alpha > 0) solver = LogisticSolver::CoordinateDescent;
-    else solver = P.d() <= 1000 ? LogisticSolver::NewtonCholesky : LogisticSolver::Lbfgs;
-  }
   VectorXd theta = VectorXd::Zero(P.d());
   SolveResult r;
-  switch (solver) {
-    case LogisticSolver::NewtonCholesky: r = newton(P, theta, params_.tol, params_.max_iter); break;
-    case LogisticSolver::Lbfgs: r = lbfgs(P, theta, params_.tol, params_.max_iter); break;
-    default: r = coordinate_descent(P, theta, params_.tol, params_.max_iter); break;
+  if (solver == LogisticSolver::Auto && P.alpha == 0) {
+    // L-BFGS first: on well-conditioned data it converges in a few cheap O(n d) passes.
+    // If it has not converged after a few iterations (ill-conditioned designs such as
+    // one-hot blocks) finish with Newton from where it stopped, whose O(n d^2) Hessian
+    // pays off there. Above d = 1000 the Hessian is too large: L-BFGS throughout.
+    const int warm = P.d() <= 1000 ? std::min(params_.max_iter, 10) : params_.max_iter;
+    r = lbfgs(P, theta, params_.tol, warm);
+    solver = LogisticSolver::Lbfgs;
+    if (!(r.grad_norm <= params_.tol) && r.iters < params_.max_iter && P.d() <= 1000) {
+      const int used = r.iters;
+      r = newton(P, theta, params_.tol, params_.max_iter - used);
+      r.iters += used;
+      solver = LogisticSolver::NewtonCholesky;
+    }
+  } else {
+    if (solver == LogisticSolver::Auto) solver = LogisticSolver::CoordinateDescent;
+    switch (solver) {
+      case LogisticSolver::NewtonCholesky: r = newton(P, theta, params_.tol, params_.max_iter); break;
+      case LogisticSolver::Lbfgs: r = lbfgs(P, theta, params_.tol, params_.max_iter); break;
+      default: r = coordinate_descent(P, theta, params_.tol, params_.max_iter); break;
+    }
   }
   Eigen::Map<RowMatrix<double>> T(theta.data(), P.ke, P.cols);
   if (P.ke > 1) {

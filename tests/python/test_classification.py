@@ -61,7 +61,8 @@ def test_l2_equals_sklearn_on_bank_marketing(bank, C):
     X, y, _ = bank
     ours = LogisticRegression(C=C, tol=1e-8, max_iter=200).fit(X, y)
     ref = sklm.LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=1000).fit(X, y)
-    assert ours.solver_ == "newton-cholesky" and ours.n_iter_[0] < 15
+    # auto: 10 L-BFGS steps, then Newton finishes the ill-conditioned one-hot problem quickly
+    assert ours.solver_ == "newton-cholesky" and ours.n_iter_[0] < 25
     # Both solve the same strictly convex problem to a gradient of ~1e-8: 1e-6 absolute.
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-6)
