@@ -292,3 +292,21 @@ def test_demo_report(tmp_path):
     text = demo_report(tmp_path)
     assert "profit-optimal" in text and "| 1 |" in text
     assert (tmp_path / "response_gains.png").exists()
+
+
+def test_fit_after_fork():
+    import os
+
+    X = np.random.default_rng(0).normal(size=(5000, 4))
+    y = (X[:, 0] > 0).astype(int)
+    parent = LogisticRegression(n_jobs=2).fit(X, y)
+    pid = os.fork()
+    if pid == 0:  # child: threads must still work after fork
+        code = 1
+        try:
+            child = LogisticRegression(n_jobs=2).fit(X, y)
+            code = 0 if np.array_equal(child.coef_, parent.coef_) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
