@@ -92,10 +92,47 @@ GaussianNB& GaussianNB::partial_fit(MatrixView<double> X, std::span<const std::i
     require<ShapeError>(p == theta_.cols(), where, "X has ", p, " features but earlier batches had ", theta_.cols());
     require(n_classes == theta_.rows(), where, "n_classes changed from ", theta_.rows(), " to ", n_classes);
   }
+  // Two passes over fixed row blocks (results independent of the thread count): class
+  // weights and sums plus column sums, then squared deviations around those means.
+  const Index n = X.rows(), k = n_classes;
+  const Index B = std::clamp<Index>(n / 8192, 1, 64);
+  struct Acc {
+    Vector<double> nw;
+    RowMatrix<double> sum, ss;
+    Eigen::RowVectorXd col, colss;
+  };
+  std::vector<Acc> acc(B);
+  parallel_for(B, params_.n_threads, [&](Index b, int) {
+    Acc& a = acc[b];
+    a.nw = Vector<double>::Zero(k);
+    a.sum = RowMatrix<double>::Zero(k, p);
+    a.col = Eigen::RowVectorXd::Zero(p);
+    for (Index i = n * b / B; i < n * (b + 1) / B; ++i) {
+      const double w = weight.empty() ? 1.0 : weight[i];
+      a.nw(y[i]) += w;
+      a.sum.row(y[i]) += w * X.row(i);
+      a.col += X.row(i);
+    }
+  });
+  for (Index b = 1; b < B; ++b) acc[0].nw += acc[b].nw, acc[0].sum += acc[b].sum, acc[0].col += acc[b].col;
+  const Vector<double> nw = acc[0].nw;
+  RowMatrix<double> mu = acc[0].sum;
+  for (Index c = 0; c < k; ++c)
+    if (nw(c) > 0) mu.row(c) /= nw(c);
+  const Eigen::RowVectorXd mean = acc[0].col / static_cast<double>(n);
+  parallel_for(B, params_.n_threads, [&](Index b, int) {
+    Acc& a = acc[b];
+    a.ss = RowMatrix<double>::Zero(k, p);
+    a.colss = Eigen::RowVectorXd::Zero(p);
+    for (Index i = n * b / B; i < n * (b + 1) / B; ++i) {
+      const double w = weight.empty() ? 1.0 : weight[i];
+      a.ss.row(y[i]) += w * (X.row(i) - mu.row(y[i])).cwiseAbs2();
+      a.colss += (X.row(i) - mean).cwiseAbs2();
+    }
+  });
+  for (Index b = 1; b < B; ++b) acc[0].ss += acc[b].ss, acc[0].colss += acc[b].colss;
   // epsilon from this batch's largest (unweighted) feature variance, as scikit-learn.
-  const Eigen::RowVectorXd mean = X.colwise().mean();
-  const double max_var = ((X.rowwise() - mean).colwise().squaredNorm() / static_cast<double>(X.rows())).maxCoeff();
-  const double eps = params_.var_smoothing * max_var;
+  const double eps = params_.var_smoothing * (acc[0].colss / static_cast<double>(n)).maxCoeff();
   if (first) {
     theta_ = RowMatrix<double>::Zero(n_classes, p);
     var_ = RowMatrix<double>::Zero(n_classes, p);
@@ -106,33 +143,21 @@ GaussianNB& GaussianNB::partial_fit(MatrixView<double> X, std::span<const std::i
     var_.array() -= eps;
   }
   epsilon_ = eps;
-  for (std::int64_t k = 0; k < n_classes; ++k) {
-    double nw = 0;
-    Eigen::RowVectorXd s = Eigen::RowVectorXd::Zero(p);
-    for (Index i = 0; i < X.rows(); ++i)
-      if (y[i] == k) {
-        const double w = weight.empty() ? 1.0 : weight[i];
-        nw += w;
-        s += w * X.row(i);
-      }
-    if (!(nw > 0)) continue;
-    const Eigen::RowVectorXd mu = s / nw;
-    Eigen::RowVectorXd ss = Eigen::RowVectorXd::Zero(p);
-    for (Index i = 0; i < X.rows(); ++i)
-      if (y[i] == k) ss += (weight.empty() ? 1.0 : weight[i]) * (X.row(i) - mu).cwiseAbs2();
-    const Eigen::RowVectorXd v = ss / nw;
-    const double n0 = class_count_(k);
+  for (Index c = 0; c < k; ++c) {
+    if (!(nw(c) > 0)) continue;
+    const Eigen::RowVectorXd v = acc[0].ss.row(c) / nw(c);
+    const double n0 = class_count_(c);
     if (n0 == 0) {
-      theta_.row(k) = mu;
-      var_.row(k) = v;
+      theta_.row(c) = mu.row(c);
+      var_.row(c) = v;
     } else {
-      const double nt = n0 + nw;
-      const Eigen::RowVectorXd mt = (n0 * theta_.row(k) + nw * mu) / nt;
-      const Eigen::RowVectorXd ssd = n0 * var_.row(k) + nw * v + (n0 * nw / nt) * (theta_.row(k) - mu).cwiseAbs2();
-      theta_.row(k) = mt;
-      var_.row(k) = ssd / nt;
+      const double nt = n0 + nw(c);
+      const Eigen::RowVectorXd mt = (n0 * theta_.row(c) + nw(c) * mu.row(c)) / nt;
+      const Eigen::RowVectorXd ssd = n0 * var_.row(c) + nw(c) * v + (n0 * nw(c) / nt) * (theta_.row(c) - mu.row(c)).cwiseAbs2();
+      theta_.row(c) = mt;
+      var_.row(c) = ssd / nt;
     }
-    class_count_(k) += nw;
+    class_count_(c) += nw(c);
   }
   var_.array() += eps;
   return *this;

@@ -123,6 +123,57 @@ struct RunResult {
   int iters = 0;
 };
 
+/// One Lloyd pass: labels and squared distances for every row and, in the same sweep
+/// over fixed row blocks, the weighted per-cluster sums for the next centers.
+RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>& labels,
+                             VectorXd& d2) {
+  const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
+  const VectorXd csq = C.rowwise().squaredNorm();
+  labels.resize(n);
+  d2.resize(n);
+  // One contiguous, cache-line padded accumulator per block: sums (k x p) then weights (k).
+  const Index stride = ((k * p + k + 7) / 8) * 8 + 8;
+  std::vector<double> acc(static_cast<std::size_t>(B * stride), 0.0);
+  parallel_for(B, D.threads, [&](Index b, int) {
+    double* sum = acc.data() + b * stride;
+    double* wsum = sum + k * p;
+    const Index lo = n * b / B, hi = n * (b + 1) / B;
+    RowMatrix<double> G;
+    for (Index s = lo; s < hi; s += kChunk) {
+      const Index e = std::min(hi, s + kChunk);
+      G.noalias() = D.X.middleRows(s, e - s) * C.transpose();
+      for (Index i = 0; i < e - s; ++i) {
+        Index best = 0;
+        double bv = csq(0) - 2 * G(i, 0);
+        for (Index j = 1; j < k; ++j) {
+          const double v = csq(j) - 2 * G(i, j);
+          if (v < bv) bv = v, best = j;
+        }
+        labels[s + i] = static_cast<std::int32_t>(best);
+        d2(s + i) = std::max(0.0, D.xsq(s + i) + bv);
+        const double w = D.weight(s + i);
+        const double* x = D.X.row(s + i).data();
+        double* dst = sum + best * p;
+        for (Index f = 0; f < p; ++f) dst[f] += w * x[f];
+        wsum[best] += w;
+      }
+    }
+  });
+  RowMatrix<double> S = Eigen::Map<const RowMatrix<double>>(acc.data(), k, p);
+  VectorXd W = Eigen::Map<const VectorXd>(acc.data() + k * p, k);
+  for (Index b = 1; b < B; ++b) {
+    S += Eigen::Map<const RowMatrix<double>>(acc.data() + b * stride, k, p);
+    W += Eigen::Map<const VectorXd>(acc.data() + b * stride + k * p, k);
+  }
+  std::vector<Index> empty;
+  for (Index c = 0; c < k; ++c)
+    if (!(W(c) > 0)) empty.push_back(c);
+  if (!empty.empty()) return update_centers(D, C, labels, d2);  // rare: relocation path
+  RowMatrix<double> next(k, p);
+  for (Index c = 0; c < k; ++c) next.row(c) = S.row(c) / W(c);
+  return next;
+}
+
 RunResult lloyd(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs) {
   RunResult r;
   std::vector<std::int32_t> labels, previous;
@@ -130,12 +181,11 @@ RunResult lloyd(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
   bool strict = false;
   for (r.iters = 0; r.iters < max_iter;) {
     Interrupt::check("KMeans::fit");
-    assign(D, C, labels, d2);
+    RowMatrix<double> next = lloyd_step(D, C, labels, d2);
     if (r.iters > 0 && labels == previous) {
       strict = true;
       break;
     }
-    RowMatrix<double> next = update_centers(D, C, labels, d2);
     const double shift = (next - C).squaredNorm();
     C.swap(next);
     previous.swap(labels);
