@@ -57,6 +57,8 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
     Attributes
     ----------
     cluster_centers_, labels_, inertia_, n_iter_, n_features_in_, feature_names_in_.
+    The JSON document keeps the centers, not ``labels_`` (one per training row); pickling
+    keeps both.
     """
 
     _native_class = _nc.KMeans
