@@ -307,7 +307,24 @@ double full_objective(const Problem& P, const VectorXd& theta, VectorXd& g) {
   return f;
 }
 
+SolveResult coordinate_descent_centred(const Problem& P, VectorXd& theta, double tol, int max_iter);
+
+/// With an intercept, CD runs on centred columns (an exact reparametrisation, since the
+/// intercept is unpenalised: b = b' - w . mean): uncentred columns are correlated with the
+/// intercept and make coordinate descent zig-zag.
 SolveResult coordinate_descent(const Problem& P, VectorXd& theta, double tol, int max_iter) {
+  if (!P.fi) return coordinate_descent_centred(P, theta, tol, max_iter);
+  const Eigen::RowVectorXd mean = P.X.colwise().mean();
+  const RowMatrix<double> Xr = P.X.rowwise() - mean;
+  Problem Q{Xr, P.y, P.s, P.n, P.p, P.ke, P.cols, P.fi, P.lambda, P.alpha, P.threads};
+  Eigen::Map<RowMatrix<double>> T(theta.data(), P.ke, P.cols);
+  T.col(P.p) += T.leftCols(P.p) * mean.transpose();  // to the centred parametrisation
+  SolveResult r = coordinate_descent_centred(Q, theta, tol, max_iter);
+  T.col(P.p) -= T.leftCols(P.p) * mean.transpose();
+  return r;
+}
+
+SolveResult coordinate_descent_centred(const Problem& P, VectorXd& theta, double tol, int max_iter) {
   SolveResult r;
   const Index n = P.n, p = P.p;
   const double l1 = P.lambda * P.alpha, l2 = P.lambda * (1.0 - P.alpha);
