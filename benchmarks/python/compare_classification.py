@@ -218,9 +218,12 @@ def main():
     kmeans("synthetic KMeans", Xk)
     del Xk
     auc("ROC AUC", 100_000 if smoke else 10_000_000)
-    table = pd.DataFrame(ROWS)
-    md = table.to_markdown(index=False, floatfmt=".3f") if hasattr(table, "to_markdown") else table.to_string()
     if args.out:
+        table = pd.DataFrame(ROWS)
+        try:
+            md = table.to_markdown(index=False, floatfmt=".3f")
+        except ImportError:  # tabulate missing
+            md = table.to_string(index=False)
         Path(args.out).write_text(md + "\n", encoding="utf-8")
     if FAILURES:
         print("\nFAILED:", *FAILURES, sep="\n  ")
