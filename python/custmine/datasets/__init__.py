@@ -2,6 +2,7 @@
 
 - :func:`load_online_retail`: a 25 % customer sample of the UCI Online Retail transactions.
 - :func:`load_groceries`: the 9,835 Groceries baskets of the R package arules.
+- :func:`load_bank_marketing`: the UCI Bank Marketing term-deposit campaign (Moro et al. 2014).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_online_retail", "load_groceries", "data_path"]
+__all__ = ["load_online_retail", "load_groceries", "load_bank_marketing", "data_path"]
 
 
 def data_path(name: str):
@@ -48,3 +49,6 @@ def load_groceries() -> list[list[str]]:
     """
     with data_path("groceries.csv.gz").open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as f:
         return [line.rstrip("\n").split(",") for line in f if line.strip("\n")]
+
+
+from .bank_marketing import load_bank_marketing  # noqa: E402

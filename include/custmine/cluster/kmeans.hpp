@@ -1,0 +1,89 @@
+// K-means clustering (customer segmentation) and the silhouette coefficient.
+//
+// Minimises the weighted within-cluster sum of squares (inertia). Initialisation by
+// greedy k-means++ (Arthur & Vassilvitskii 2007, "k-means++: the advantages of careful
+// seeding"; 2 + floor(ln k) candidates per step, keeping the one that lowers the
+// potential most), by k distinct random rows, or from given centers. Iterations by
+// Lloyd's algorithm (Lloyd 1982) on chunks of 256 rows with one matrix product per
+// chunk (|x|^2 - 2 x.c + |c|^2), or by Elkan's algorithm (Elkan 2003, "Using the
+// triangle inequality to accelerate k-means"), which skips distance computations with
+// per-point upper and lower bounds. Empty clusters take the points farthest from their
+// centers. Runs n_init times and keeps the lowest inertia.
+//
+// Complexity: Lloyd O(n k p) per iteration; Elkan O(n k) bound updates plus the
+// distances it cannot rule out, memory O(n k). Silhouette O(n^2 p).
+//
+// Determinism: run r draws from Rng::stream(seed, r); row sums are reduced in fixed
+// blocks set by n only, so results are identical for any n_threads.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "custmine/core/matrix.hpp"
+#include "custmine/core/serialize.hpp"
+
+namespace custmine::cluster {
+
+enum class KMeansInit { KMeansPlusPlus, Random };
+enum class KMeansAlgorithm { Lloyd, Elkan };
+
+class KMeans {
+ public:
+  struct Params {
+    int n_clusters = 8;
+    KMeansInit init = KMeansInit::KMeansPlusPlus;
+    int n_init = 1;
+    int max_iter = 300;
+    double tol = 1e-4;  ///< relative to the mean feature variance, as scikit-learn
+    KMeansAlgorithm algorithm = KMeansAlgorithm::Lloyd;
+    std::uint64_t seed = 0;
+    int n_threads = 1;
+    void validate() const;
+  };
+
+  KMeans() = default;
+  explicit KMeans(Params p) : params_(p) {}
+
+  /// Fits on X; weight may be empty. With `init_centers` (k x p) the runs start from
+  /// those centers (one run).
+  KMeans& fit(MatrixView<double> X, std::span<const double> weight = {},
+              const RowMatrix<double>* init_centers = nullptr);
+
+  /// Nearest center per row.
+  [[nodiscard]] std::vector<std::int32_t> predict(MatrixView<double> X) const;
+  /// Euclidean distance from each row to each center (n x k).
+  [[nodiscard]] RowMatrix<double> transform(MatrixView<double> X) const;
+  /// Weighted sum of squared distances of X to its nearest centers.
+  [[nodiscard]] double inertia_of(MatrixView<double> X, std::span<const double> weight = {}) const;
+
+  [[nodiscard]] const Params& params() const { return params_; }
+  [[nodiscard]] bool is_fitted() const { return centers_.rows() > 0; }
+  [[nodiscard]] const RowMatrix<double>& centers() const { return centers_; }
+  [[nodiscard]] const std::vector<std::int32_t>& labels() const { return labels_; }
+  [[nodiscard]] double inertia() const { return inertia_; }
+  [[nodiscard]] int n_iter() const { return n_iter_; }
+
+  [[nodiscard]] ModelDocument to_document() const;
+  static KMeans from_document(const ModelDocument& doc);
+
+ private:
+  void check_predict_input(std::string_view where, MatrixView<double> X) const;
+  Params params_;
+  RowMatrix<double> centers_;
+  std::vector<std::int32_t> labels_;
+  double inertia_ = 0;
+  int n_iter_ = 0;
+};
+
+/// Greedy k-means++ centers (k x p) drawn with `rng_seed` / `stream`.
+RowMatrix<double> kmeans_plusplus(MatrixView<double> X, std::span<const double> weight, int k,
+                                  std::uint64_t seed, std::uint64_t stream, int n_threads);
+
+/// Silhouette coefficient of each row (Rousseeuw 1987) for labels 0..n_labels-1;
+/// a row alone in its cluster scores 0. Needs 2 <= n_labels <= n - 1.
+std::vector<double> silhouette_samples(MatrixView<double> X, std::span<const std::int32_t> labels,
+                                       int n_labels, int n_threads);
+
+}  // namespace custmine::cluster
