@@ -35,7 +35,6 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "python"))
 from custmine import anomaly as cm  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "anomaly_adbench"

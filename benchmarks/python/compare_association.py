@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "python"))
 from custmine import association as A  # noqa: E402
 
 DATA = Path(os.environ.get("CUSTMINE_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "python"))
 
 from custmine import classification as cc  # noqa: E402
 from custmine import cluster as ccl  # noqa: E402

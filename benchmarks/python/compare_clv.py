@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "python"))
 from custmine import _core, clv  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "cdnow"

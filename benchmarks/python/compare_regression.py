@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "python"))
 DATA = REPO.parent / "shared" / "data"
 
 from sklearn import linear_model as sklm  # noqa: E402
