@@ -109,3 +109,16 @@ def test_lazy_family_import():
     assert "tiering" in dir(custmine)
     with pytest.raises(AttributeError):
         custmine.no_such_family  # noqa: B018
+
+
+def test_type_stubs_ship_for_every_native_submodule():
+    # Regenerate with tools/stubgen.sh when a binding changes.
+    from importlib import resources
+
+    stubs = resources.files("custmine").joinpath("_core")
+    assert stubs.joinpath("__init__.pyi").is_file()
+    assert resources.files("custmine").joinpath("py.typed").is_file()
+    native = [name for name in dir(_core) if type(getattr(_core, name)).__name__ == "module"]
+    assert native, "the native module has no submodules"
+    missing = [name for name in native if not stubs.joinpath(f"{name}.pyi").is_file()]
+    assert not missing, f"no stub for native submodule(s) {missing}: run tools/stubgen.sh"
