@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _bench import PeakRSS
 import psutil
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -57,30 +57,6 @@ from sklearn.covariance import EllipticEnvelope as SkEE
 from sklearn.covariance import MinCovDet
 from sklearn.ensemble import IsolationForest as SkIF
 from sklearn.neighbors import LocalOutlierFactor as SkLOF
-
-
-class PeakRSS:
-    """Peak resident-set increase during a block (MB)."""
-
-    def __enter__(self):
-        self.proc = psutil.Process()
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self.stop = False
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
-        return self
-
-    def _run(self):
-        while not self.stop:
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.002)
-
-    def __exit__(self, *a):
-        self.stop = True
-        self.t.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-        self.mb = (self.peak - self.base) / 2**20
 
 
 def load(name):

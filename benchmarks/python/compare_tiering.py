@@ -12,14 +12,13 @@ growth during the call, sampled every 2 ms (psutil), so it counts native allocat
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _bench import PeakRSS
 
 import custmine
 from custmine.tiering import rfm
@@ -30,36 +29,6 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 # ---------------------------------------------------------------------------------
 # measurement
-
-
-class PeakRSS:
-    """Peak growth of the resident set size while the block runs."""
-
-    def __init__(self, interval=0.002):
-        import psutil
-
-        self.proc = psutil.Process()
-        self.interval = interval
-
-    def __enter__(self):
-        gc.collect()
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(self.interval)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-        self.mib = (self.peak - self.base) / 2**20
 
 
 def measure(fn, repeat):

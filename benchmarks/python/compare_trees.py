@@ -15,14 +15,13 @@ Gradient boosting (LightGBM comparison) is not built yet.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _bench import PeakRSS
 from sklearn import ensemble as ske
 from sklearn import tree as skt
 from sklearn.datasets import make_classification
@@ -33,36 +32,6 @@ from custmine import ensemble as cme
 from custmine import tree as cmt
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-class PeakRSS:
-    """Peak growth of the resident set size while the block runs."""
-
-    def __init__(self, interval=0.002):
-        import psutil
-
-        self.proc = psutil.Process()
-        self.interval = interval
-
-    def __enter__(self):
-        gc.collect()
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(self.interval)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-        self.mib = (self.peak - self.base) / 2**20
 
 
 def fit_measure(make, X, y, repeat):

@@ -29,6 +29,7 @@ __all__ = [
     "validate_X",
     "require_columns",
     "as_datetime",
+    "as_day",
     "as_numeric",
     "as_labels",
 ]
@@ -106,6 +107,19 @@ def as_datetime(values, name: str, where: str) -> np.ndarray:
     if missing.any():
         raise ValueError(f"{where}: {name} has a missing date (first at row {_first_missing(missing)})")
     return s.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def as_day(value, name: str, where: str) -> int:
+    """A single date-like value (e.g. ``as_of``) as whole days since the epoch (UTC)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{where}: {name} is not a date ({exc})") from None
+    if ts is pd.NaT:
+        raise ValueError(f"{where}: {name} is missing (NaT)")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return int(ts.normalize().value // 86_400_000_000_000)
 
 
 def as_numeric(values, name: str, where: str) -> np.ndarray:

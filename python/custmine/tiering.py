@@ -14,7 +14,6 @@ References
 """
 from __future__ import annotations
 
-import datetime as _dt
 import numbers
 from typing import NamedTuple, Sequence
 
@@ -24,7 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import _core
 from ._report import markdown_table
-from ._base import (NativeModelMixin, as_datetime, as_labels, as_numeric, require_columns, resolve_n_jobs,
+from ._base import (NativeModelMixin, as_datetime, as_day, as_labels, as_numeric, require_columns, resolve_n_jobs,
                     validate_X)
 
 __all__ = [
@@ -289,18 +288,11 @@ def rfm(
     if as_of is None:
         as_of_day = last_day + 1
     else:
-        try:
-            ts = pd.Timestamp(as_of)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{where}: as_of is not a date ({exc})") from None
-        if ts is pd.NaT:
-            raise ValueError(f"{where}: as_of is missing (NaT)")
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert("UTC").tz_localize(None)
-        as_of_day = int(ts.normalize().value // _NS_PER_DAY)
+        as_of_day = as_day(as_of, "as_of", where)
         if as_of_day < last_day:
             last = pd.Timestamp(last_day * _NS_PER_DAY).date()
-            raise ValueError(f"{where}: as_of {ts.date()} is before the last transaction ({last})")
+            asked = pd.Timestamp(as_of_day * _NS_PER_DAY).date()
+            raise ValueError(f"{where}: as_of {asked} is before the last transaction ({last})")
 
     out = _core.tiering.rfm(codes, len(uniques), days, amt, order_codes, as_of_day, bins, ties, monetary, returns, rules,
                             threads)

@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from ._base import (
     NativeModelMixin,
     as_datetime,
+    as_day,
     as_labels,
     as_numeric,
     require_columns,
@@ -420,17 +421,7 @@ def _optional_days(df, col, name, where):
 
 
 def _as_of_day(as_of, where: str):
-    if as_of is None:
-        return None
-    try:
-        ts = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{where}: as_of is not a date ({exc})") from None
-    if ts is pd.NaT:
-        raise ValueError(f"{where}: as_of is missing (NaT)")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return int(ts.normalize().value // _NS_PER_DAY)
+    return None if as_of is None else as_day(as_of, "as_of", where)
 
 
 def funnel(
