@@ -139,13 +139,17 @@ def as_labels(values, name: str, where: str, sort: bool = True):
 
     Integer labels go to the native hash factorizer; other labels use pandas."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
-    missing = s.isna().to_numpy()
-    if missing.any():
-        raise ValueError(f"{where}: {name} has a missing value (first at row {_first_missing(missing)})")
     if pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        if isinstance(s.dtype, pd.api.extensions.ExtensionDtype):  # nullable Int64 may hold <NA>
+            missing = s.isna().to_numpy()
+            if missing.any():
+                raise ValueError(f"{where}: {name} has a missing value (first at row {_first_missing(missing)})")
         codes, uniques = _core.factorize_int64(np.ascontiguousarray(s.to_numpy(dtype=np.int64)))
         return codes, pd.Index(uniques.astype(s.dtype, copy=False), name=None)
-    codes, uniques = pd.factorize(s, sort=sort)
+    codes, uniques = pd.factorize(s, sort=sort)  # missing values get code -1
+    missing = codes < 0
+    if missing.any():
+        raise ValueError(f"{where}: {name} has a missing value (first at row {_first_missing(missing)})")
     return np.ascontiguousarray(codes, dtype=np.int64), pd.Index(uniques)
 
 

@@ -74,8 +74,12 @@ def test_column_helpers_name_the_problem():
         as_numeric(pd.Series(["1", "2"]), "amount", "rfm")
     with pytest.raises(ValueError, match=r"amount has NaN or infinity \(first at row 1\)"):
         as_numeric(pd.Series([1.0, np.inf]), "amount", "rfm")
-    with pytest.raises(ValueError, match="customer has a missing value"):
+    with pytest.raises(ValueError, match=r"customer has a missing value \(first at row 1\)"):
         as_labels(pd.Series(["a", None]), "customer", "rfm")
+    with pytest.raises(ValueError, match=r"customer has a missing value \(first at row 2\)"):
+        as_labels(pd.Series([3, 4, None, 5], dtype="Int64"), "customer", "rfm")
+    with pytest.raises(ValueError, match=r"customer has a missing value \(first at row 0\)"):
+        as_labels(pd.Series([np.nan, 1.5]), "customer", "rfm")
 
 
 def test_integer_labels_factorized_natively_and_sorted():
