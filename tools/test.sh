@@ -3,7 +3,7 @@
 #  1. setup (system + Python requirements, pip install .)
 #  2. C++: build with tests and benchmarks, ctest
 #  3. install the C++ package and build/run examples/cpp through find_package(custmine)
-#  4. Python: pytest (tests/python) and every notebook (nbmake)
+#  4. Python: pytest (tests/python) and every notebook (nbmake), then `custmine demo`
 #  5. benchmarks at smoke size: Google Benchmark kernels and each benchmarks/python/compare_*.py --smoke
 # Exits non-zero on the first failure.
 set -euo pipefail
@@ -34,6 +34,9 @@ cmake --build build/example -j2
 section "Python tests (pytest) and notebooks (nbmake)"
 # Run from the tests folder so that `import custmine` is the installed package.
 "$PY" -m pytest -q -p no:cacheprovider tests/python --nbmake notebooks
+
+section "the main job: custmine demo"
+custmine demo --out build/demo-report --quiet
 
 section "benchmarks (smoke size)"
 for b in build/ci/benchmarks/cpp/bench_*; do
