@@ -345,14 +345,27 @@ class GammaGamma(_ClvModel):
         native = self._new_native()
         native.fit(x, m, w, n_threads=resolve_n_jobs(self.n_jobs), **self._fit_args())
         self._native = native
-        return self._after_fit()
+        self._after_fit()
+        if self.params_["q"] <= 1:
+            warnings.warn(
+                f"GammaGamma.fit: q = {self.params_['q']:.3f} <= 1, so mean spend has no finite population "
+                "mean (heavy-tailed spend; check for outliers or wholesale accounts). Expected spend is "
+                "infinite for customers with p * frequency + q <= 1, e.g. frequency 0.",
+                UserWarning, stacklevel=2)
+        return self
+
+    def _spend(self, x, m):
+        """Conditional expected spend; +inf where it does not exist (p x + q <= 1)."""
+        out = np.asarray(self._native.conditional_expected_average_profit(x, m), dtype=float)
+        p, q = self.params_["p"], self.params_["q"]
+        return np.where(p * np.asarray(x, dtype=float) + q <= 1, np.inf, out)
 
     def conditional_expected_average_profit(self, frequency, monetary_value):
-        """E[mean spend | frequency, monetary_value]; frequency 0 gives the population mean."""
+        """E[mean spend | frequency, monetary_value]; frequency 0 gives the population mean
+        p * gamma / (q - 1), which is +inf when q <= 1."""
         self._check_fitted()
         where = "conditional_expected_average_profit"
-        out = self._native.conditional_expected_average_profit(_vec(frequency, "frequency", where),
-                                                               _vec(monetary_value, "monetary_value", where))
+        out = self._spend(_vec(frequency, "frequency", where), _vec(monetary_value, "monetary_value", where))
         return _wrap(out, frequency)
 
     def customer_lifetime_value(self, transaction_model, frequency, recency, T, monetary_value, time=12,
@@ -522,7 +535,7 @@ def customer_lifetime_value(transaction_model, spend_model, data, time=12, freq=
     transaction_model._check_fitted()
     spend_model._check_fitted()
     x, tx, tt, m = (_vec(data[c], c, where) for c in (frequency, recency, T, monetary_value))
-    spend = spend_model._native.conditional_expected_average_profit(x, m)
+    spend = spend_model._spend(x, m)
     out = _core.clv.customer_lifetime_value(transaction_model._native, spend, x, tx, tt, int(time),
                                             _PERIODS_PER_MONTH[freq], float(discount_rate),
                                             resolve_n_jobs(transaction_model.n_jobs))
@@ -645,7 +658,13 @@ def demo_report(out_dir) -> str:
     summ = summary_data(df, "CustomerID", "InvoiceDate", "amount", freq="D")
     bg = BetaGeo(penalizer=0.001).fit(summ["frequency"], summ["recency"], summ["T"])
     rep = summ[summ["frequency"] > 0]
-    gg = GammaGamma(penalizer=0.001).fit(rep["frequency"], rep["monetary_value"])
+    # No penalizer for Gamma-Gamma: an L2 penalty on gamma (~460 GBP here) would drag q below 1.
+    with warnings.catch_warnings():  # the report states a q <= 1 caveat itself
+        warnings.simplefilter("ignore", UserWarning)
+        gg = GammaGamma().fit(rep["frequency"], rep["monetary_value"])
+    heavy_tail = gg.params_["q"] <= 1
+    if heavy_tail:  # one-time buyers have no finite expected spend: value repeat buyers only
+        summ = summ[summ["frequency"] > 0]
     summ = summ.assign(p_alive=bg.probability_alive(summ["frequency"], summ["recency"], summ["T"]),
                        purchases_90d=bg.conditional_expected_purchases(90, summ["frequency"], summ["recency"],
                                                                        summ["T"]))
@@ -664,6 +683,16 @@ def demo_report(out_dir) -> str:
         f"cancellations and non-positive lines removed). Fitted: {params}. "
         f"Total expected 12-month value (1 % monthly discount): {summ['clv_12m'].sum():,.0f} GBP.",
         "",
+    ]
+    if heavy_tail:
+        lines += [
+            f"**Caution:** Gamma-Gamma fits q = {gg.params_['q']:.3f} <= 1 on this sample: spend is so "
+            "heavy-tailed (a few wholesale accounts) that the population mean spend is infinite, so CLV is "
+            f"shown for the {len(summ):,} repeat buyers only and the largest values lean on those accounts' "
+            "own averages.",
+            "",
+        ]
+    lines += [
         "Top customers by 12-month CLV:",
         "",
         markdown_table(top[["frequency", "recency", "T", "monetary_value", "p_alive", "purchases_90d", "clv_12m"]],

@@ -350,3 +350,29 @@ def test_plots_and_report(bg, cdnow, tmp_path):
     ax2 = clv.plot_frequency_recency_matrix(bg, t=1, max_frequency=10, max_recency=38)
     assert ax.get_title() and ax2.get_title()
     plt.close("all")
+
+
+def test_gamma_gamma_heavy_tail_is_flagged_not_garbage():
+    # On the bundled Online Retail sample an L2 penalizer of 0.001 pulls gamma (~460 unpenalized)
+    # down and q below 1, where the population mean spend p*gamma/(q-1) does not exist. The fit
+    # warns and the expected spend is +inf where p*x + q <= 1 instead of a negative number.
+    from custmine import datasets
+    from custmine.clv import GammaGamma, summary_data
+
+    df = datasets.load_online_retail()
+    df = df[(df["Quantity"] > 0) & (df["UnitPrice"] > 0)]
+    summ = summary_data(df.assign(amount=df["Quantity"] * df["UnitPrice"]), "CustomerID", "InvoiceDate", "amount",
+                        freq="D")
+    rep = summ[summ["frequency"] > 0]
+    with pytest.warns(UserWarning, match=r"q = 0\.\d+ <= 1"):
+        gg = GammaGamma(penalizer=0.001).fit(rep["frequency"], rep["monetary_value"])
+    assert gg.params_["q"] <= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the unpenalized fit is well defined
+        assert GammaGamma().fit(rep["frequency"], rep["monetary_value"]).params_["q"] > 1
+    spend = gg.conditional_expected_average_profit(np.array([0.0, 1.0, 5.0]), np.array([0.0, 100.0, 100.0]))
+    p, q = gg.params_["p"], gg.params_["q"]
+    assert np.isinf(spend[0]) and spend[0] > 0
+    expected = (q - 1) / (p * 5 + q - 1) * (p * gg.params_["gamma"] / (q - 1)) + p * 5 / (p * 5 + q - 1) * 100
+    assert spend[2] == pytest.approx(expected, rel=1e-9)
+    assert np.all(np.isfinite(spend[1:])) and np.all(spend[1:] > 0)
