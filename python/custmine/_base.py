@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - older scikit-learn
 
 __all__ = [
     "NativeModelMixin",
+    "ProbaClassifierMixin",
     "resolve_n_jobs",
     "validate_X",
     "require_columns",
@@ -151,6 +152,22 @@ def as_labels(values, name: str, where: str, sort: bool = True):
     if missing.any():
         raise ValueError(f"{where}: {name} has a missing value (first at row {_first_missing(missing)})")
     return np.ascontiguousarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+# ---------------------------------------------------------------------------------
+# Classifiers
+
+
+class ProbaClassifierMixin:
+    """``predict`` and ``predict_log_proba`` derived from ``predict_proba`` and ``classes_``."""
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 # ---------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ to call in the bank's term-deposit campaign.
 """
 from __future__ import annotations
 
-import json
 import numbers
 import warnings
 
@@ -24,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
-from ._base import NativeModelMixin, resolve_n_jobs, validate_X
+from ._base import NativeModelMixin, ProbaClassifierMixin, resolve_n_jobs, validate_X
 
 __all__ = ["LogisticRegression", "GaussianNB", "CategoricalNB", "demo_report"]
 
@@ -66,16 +65,8 @@ def _check_int(value, name, where, low=1):
         raise ValueError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
 
 
-class _ClassifierBase(ClassifierMixin, NativeModelMixin, BaseEstimator):
-    """Shared predict / predict_log_proba and the Python-side state of the classifiers."""
-
-    def predict_log_proba(self, X):
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+class _ClassifierBase(ProbaClassifierMixin, ClassifierMixin, NativeModelMixin, BaseEstimator):
+    """The Python-side state of the classifiers (predict comes from ProbaClassifierMixin)."""
 
     def _python_state(self) -> dict:
         state = super()._python_state()

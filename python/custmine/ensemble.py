@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
-from ._base import NativeModelMixin, resolve_n_jobs, validate_X
+from ._base import NativeModelMixin, ProbaClassifierMixin, resolve_n_jobs, validate_X
 from .tree import (
     _check_targets,
     _class_weights,
@@ -177,7 +177,7 @@ _DOC_PARAMS = """
 """
 
 
-class RandomForestClassifier(ClassifierMixin, _BaseForest):
+class RandomForestClassifier(ProbaClassifierMixin, ClassifierMixin, _BaseForest):
     __doc__ = "Random forest of CART classification trees; probabilities are averaged over trees.\n" + _DOC_PARAMS
     _is_clf = True
 
@@ -209,13 +209,6 @@ class RandomForestClassifier(ClassifierMixin, _BaseForest):
     def predict_proba(self, X):
         return self._values(X)
 
-    def predict_log_proba(self, X):
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class RandomForestRegressor(RegressorMixin, _BaseForest):

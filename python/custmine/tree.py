@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
-from ._base import NativeModelMixin, validate_X
+from ._base import NativeModelMixin, ProbaClassifierMixin, validate_X
 
 __all__ = ["DecisionTreeClassifier", "DecisionTreeRegressor", "demo_report"]
 
@@ -397,7 +397,7 @@ class _BaseTree(NativeModelMixin, BaseEstimator):
         return "\n".join(out) + "\n"
 
 
-class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
+class DecisionTreeClassifier(ProbaClassifierMixin, ClassifierMixin, _BaseTree):
     """CART classification tree.
 
     Parameters follow scikit-learn: ``criterion`` ('gini', 'entropy' or 'log_loss', the
@@ -432,13 +432,6 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
         X = self._X(X, "DecisionTreeClassifier.predict_proba")
         return np.asarray(self._native.predict_values(X))
 
-    def predict_log_proba(self, X):
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
