@@ -151,7 +151,11 @@ CUSTMINE_BIND_FAMILY(regression) {
       .def_readonly("intercept", &Ridge::intercept)
       .def("to_json", [](const Ridge& s) { return to_json(s.to_document()); })
       .def_static("from_json", [](const std::string& t) { return Ridge::from_document(from_json(t, "Ridge")); },
-                  py::arg("text"));
+                  py::arg("text"))
+      .def_static("from_solution", [](double alpha, bool fit_intercept, int n_threads, Eigen::VectorXd coef,
+                                      double intercept) {
+             return Ridge::from_solution(Ridge::Params{alpha, fit_intercept, n_threads}, std::move(coef), intercept);
+           }, py::arg("alpha"), py::arg("fit_intercept"), py::arg("n_threads"), py::arg("coef"), py::arg("intercept"));
 
   m.def("ridge_cv", [](const Array<double>& X, const Array<double>& y, const std::optional<Array<double>>& w,
                        std::vector<double> alphas, bool fit_intercept, bool gcv, int n_threads) {

@@ -1,9 +1,9 @@
 """custmine.regression vs statsmodels and scikit-learn, same process, same data.
 
 Checks that coefficients agree, then prints wall-time ratios (peer / custmine, > 1 means
-custmine is faster) and peak memory of each call (tracemalloc peak of Python-side
-allocations plus process RSS delta via psutil when available; native buffers are only
-visible in RSS).
+custmine is faster; cheap calls are warmed up once and timed as the best of 3) and, in full
+mode, peak memory of each call: the peak growth of the process RSS while it runs (native
+buffers included) and the tracemalloc peak of Python-side allocations.
 
 Data: ISLR Advertising, UCI bank marketing (numeric features, target duration) and
 synthetic dense data (full mode: 1,000,000 x 100; --smoke: 20,000 x 20).
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _bench import PeakRSS
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
@@ -32,34 +33,42 @@ from sklearn import linear_model as sklm  # noqa: E402
 from custmine import regression as R  # noqa: E402
 
 try:
-    import psutil
-except ImportError:  # pragma: no cover
-    psutil = None
-try:
     import statsmodels.api as sm
 except ImportError:  # pragma: no cover
     sm = None
 
 
 def measure(fn, repeat=1, memory=True):
-    """Best wall time of `repeat` untraced runs, then (full mode) one traced run for memory
-    (tracemalloc slows Python-heavy code, so it never overlaps the timed runs)."""
+    """Wall time of `fn`: one untimed warm-up run when the call is cheap (lazy imports and
+    first-call caches would otherwise count against whichever side runs first), then the best
+    of up to `repeat` (at least 3 for calls under 0.2 s) timed runs. With `memory`, one more
+    run under PeakRSS (native buffers count) and tracemalloc (Python-side peak); that run is
+    never timed because tracemalloc slows Python-heavy code."""
     gc.collect()
-    rss0 = psutil.Process().memory_info().rss if psutil else 0
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    rss = (psutil.Process().memory_info().rss - rss0) if psutil else 0
-    peak = np.nan
+    t = time.perf_counter()
+    out = fn()
+    first = time.perf_counter() - t
+    best = first
+    if first < 0.2:
+        best = np.inf
+        for _ in range(max(repeat, 3)):
+            t = time.perf_counter()
+            out = fn()
+            best = min(best, time.perf_counter() - t)
+    else:
+        for _ in range(repeat - 1):
+            t = time.perf_counter()
+            out = fn()
+            best = min(best, time.perf_counter() - t)
+    peak, rss = np.nan, np.nan
     if memory:
-        gc.collect()
-        tracemalloc.start()
-        fn()
-        peak = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
-    return out, best, peak, max(rss, 0) / 2**20
+        with PeakRSS() as mem:
+            tracemalloc.start()
+            fn()
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+        rss = mem.mib
+    return out, best, peak, rss
 
 
 ROWS = []
@@ -77,7 +86,7 @@ def compare(name, ours, peer, check, peer_name, repeat=1):
     if not ok:
         FAILED.append(f"{name}: {err}")
     ROWS.append(dict(task=name, peer=peer_name, custmine_s=t_o, peer_s=t_p, speedup=t_p / t_o,
-                     custmine_peak_MiB=m_o, peer_peak_MiB=m_p, custmine_rss_MiB=r_o, peer_rss_MiB=r_p,
+                     custmine_peak_MiB=m_o, peer_peak_MiB=m_p, custmine_peak_rss_MiB=r_o, peer_peak_rss_MiB=r_p,
                      agree="yes" if ok else "NO"))
 
 
@@ -88,6 +97,19 @@ def close(a, b, rtol, atol=0.0):
     if not np.allclose(a, b, rtol=rtol, atol=atol):
         return f"max abs diff {np.abs(a - b).max():.3g}"
     return None
+
+
+def check_enet_cv(o, q):
+    """Same chosen alpha and l1_ratio, same coefficients, CV errors within 1e-3 relative.
+    Not tighter: at tol=1e-6 scikit-learn's duality-gap test can stop on a fold before the
+    first active feature enters (seen on the synthetic 200,000 and 1,000,000 x 100 data,
+    l1_ratio 0.9, first alpha: all its coefficients are zero at an objective 5e-8 above ours;
+    at tol=1e-10 it reaches our solution and the errors agree)."""
+    if o.alpha_ != q.alpha_ and not np.isclose(o.alpha_, q.alpha_, rtol=1e-9):
+        return f"alpha_ {o.alpha_} vs {q.alpha_}"
+    if o.l1_ratio_ != q.l1_ratio_:
+        return f"l1_ratio_ {o.l1_ratio_} vs {q.l1_ratio_}"
+    return close(o.coef_, q.coef_, 1e-5, 1e-8) or close(o.mse_path_, q.mse_path_, 1e-3)
 
 
 def datasets(smoke):
@@ -123,7 +145,6 @@ def main():
     n_alphas = 20 if args.smoke else 50
     for name, (X, y) in datasets(args.smoke).items():
         n, p = X.shape
-        big = n >= 500_000
         if sm is not None:
             def ours_ols():
                 m = R.LinearRegression(n_jobs=2).fit(X, y)
@@ -139,19 +160,17 @@ def main():
         compare(f"Ridge [{name}]", lambda: R.Ridge(alpha=10.0, n_jobs=2).fit(X, y).coef_,
                 lambda: sklm.Ridge(alpha=10.0).fit(X, y).coef_, lambda o, q: close(o, q, 1e-6, 1e-9), "sklearn", rep)
         alphas = np.logspace(-3, 3, 30)
-        if n * p <= 5_000_000 or not big:
-            compare(f"RidgeCV LOO 30 alphas [{name}]", lambda: R.RidgeCV(alphas=alphas, n_jobs=2).fit(X, y).alpha_,
-                    lambda: sklm.RidgeCV(alphas=alphas).fit(X, y).alpha_,
-                    lambda o, q: None if o == q else f"{o} vs {q}", "sklearn", rep)
+        compare(f"RidgeCV LOO 30 alphas [{name}]", lambda: R.RidgeCV(alphas=alphas, n_jobs=2).fit(X, y).alpha_,
+                lambda: sklm.RidgeCV(alphas=alphas).fit(X, y).alpha_,
+                lambda o, q: None if o == q else f"{o} vs {q}", "sklearn", rep)
         Xc, yc = X - X.mean(0), y - y.mean()
         compare(f"lasso_path 100 alphas [{name}]", lambda: R.lasso_path(Xc, yc, n_jobs=2)[1],
                 lambda: sklm.lasso_path(Xc, yc)[1], lambda o, q: close(o, q, 1e-3, 1e-3 * np.abs(q).max()),
                 "sklearn", rep)
-        # both at tol 1e-6 so the CV errors agree to 1e-4 relative
         compare(f"ElasticNetCV 5-fold x 3 l1 x {n_alphas} alphas [{name}]",
                 lambda: R.ElasticNetCV(l1_ratio=[0.2, 0.5, 0.9], alphas=n_alphas, tol=1e-6, n_jobs=2).fit(X, y),
                 lambda: sklm.ElasticNetCV(l1_ratio=[0.2, 0.5, 0.9], alphas=n_alphas, tol=1e-6, n_jobs=2).fit(X, y),
-                lambda o, q: close(o.mse_path_, q.mse_path_, 1e-4), "sklearn", 1)
+                check_enet_cv, "sklearn", 1)
         ypos = np.exp(0.2 * (X[:, :3] - X[:, :3].mean(0)) @ np.ones(3) / (X[:, :3].std() + 1e-12))
         ycount = np.random.default_rng(1).poisson(ypos).astype(float)
         compare(f"PoissonRegressor [{name}]",

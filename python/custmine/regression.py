@@ -300,7 +300,8 @@ class RidgeCV(_Linear):
         X, y, w = self._validate_fit(X, y, sample_weight)
         threads = resolve_n_jobs(self.n_jobs, where)
         if self.cv is None:
-            errors, best, _, _ = _r.ridge_cv(X, y, w, alphas.tolist(), fi, self.criterion == "gcv", threads)
+            errors, best, coef, intercept = _r.ridge_cv(X, y, w, alphas.tolist(), fi, self.criterion == "gcv",
+                                                        threads)
             errors = np.asarray(errors)
         else:
             splitter = check_cv(self.cv)
@@ -316,8 +317,11 @@ class RidgeCV(_Linear):
         self.alpha_ = float(alphas[best])
         self.cv_errors_ = errors
         self.best_score_ = -float(errors[best])
-        native = _r.Ridge(self.alpha_, fi, threads)
-        native.fit(X, y, w)
+        if self.cv is None:  # the spectral solution at alpha_ is the ridge fit
+            native = _r.Ridge.from_solution(self.alpha_, fi, threads, np.asarray(coef), float(intercept))
+        else:
+            native = _r.Ridge(self.alpha_, fi, threads)
+            native.fit(X, y, w)
         self._native = native
         self._sync()
         return self

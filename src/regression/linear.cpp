@@ -511,6 +511,18 @@ Ridge& Ridge::fit(MatrixView<double> X, VectorView<double> y, const VectorXd* sa
   return *this;
 }
 
+Ridge Ridge::from_solution(Params p, VectorXd coef, double intercept) {
+  constexpr std::string_view where = "Ridge::from_solution";
+  p.validate();
+  require(coef.size() > 0 && coef.allFinite(), where, "coef must be non-empty and finite");
+  require(std::isfinite(intercept), where, "intercept must be finite, got ", intercept);
+  Ridge r(p);
+  r.coef = std::move(coef);
+  r.intercept = intercept;
+  r.fitted_ = true;
+  return r;
+}
+
 VectorXd Ridge::predict(MatrixView<double> X) const {
   check_predict_X("Ridge::predict", fitted_, "Ridge", X, coef.size());
   VectorXd out = X * coef;
@@ -561,64 +573,87 @@ RidgeCVResult ridge_cv(MatrixView<double> X, VectorView<double> y, const VectorX
   const double ybar = fit_intercept ? w.dot(y) / wsum : 0.0;
   VectorXd sw = w.cwiseSqrt();
   VectorXd yw = sw.array() * (y.array() - ybar);
-  // Spectral form: fitted values of the centred problem are Q diag(f(lambda)) Q' yw with
-  // Q orthonormal (n x r) and lambda the eigenvalues of the Gram/kernel matrix.
-  MatrixXd Q;
-  VectorXd lam;
-  MatrixXd V;  // p x r: coefficients = V diag(1/(lambda+alpha)) Q' yw * sqrt-scaling below
-  if (p <= n) {
+  const auto A = static_cast<Index>(alphas.size());
+  RidgeCVResult res;
+  res.cv_error = VectorXd::Zero(A);
+  // Spectral form: with B the centred, sqrt-weighted X, the hat matrix for alpha is
+  // U diag(f) U' where, for p <= n, U = B V (V the eigenvectors of the Gram matrix B'B,
+  // f = 1/(lambda + alpha)) and, for p > n, U = Q (eigenvectors of BB', f = lambda/(lambda+alpha)).
+  // LOO error: sum_i ((yw_i - fitted_i) / (1 - h_ii))^2 / n; GCV: rss / n / (1 - trace/n)^2.
+  VectorXd lam, z;
+  MatrixXd V;  // p x r: coefficients = V diag(1/(lambda+alpha)) z
+  MatrixXd F;  // r x A spectral weights, one column per alpha
+  const bool primal = p <= n;
+  auto weights = [&](Index r) {
+    F.resize(r, A);
+    for (Index a = 0; a < A; ++a)
+      for (Index j = 0; j < r; ++j) F(j, a) = primal ? 1.0 / (lam(j) + alphas[a]) : lam(j) / (lam(j) + alphas[a]);
+  };
+  // Accumulates the per-alpha residual sums and hat traces of rows [r0, r0 + U.rows()).
+  auto accumulate = [&](const MatrixXd& U, Index r0, VectorXd& rss, VectorXd& loo, VectorXd& trace) {
+    const MatrixXd fitted = U * (F.array().colwise() * z.array()).matrix();  // rows x A
+    const MatrixXd H = U.cwiseAbs2() * F;                                      // hat diagonals
+    for (Index i = 0; i < U.rows(); ++i) {
+      const double hi0 = fit_intercept ? w(r0 + i) / wsum : 0.0;
+      for (Index a = 0; a < A; ++a) {
+        const double e = yw(r0 + i) - fitted(i, a), h = H(i, a) + hi0;
+        rss(a) += e * e;
+        trace(a) += h;
+        loo(a) += (e / (1 - h)) * (e / (1 - h));
+      }
+    }
+  };
+  VectorXd rss = VectorXd::Zero(A), loo = VectorXd::Zero(A), trace = VectorXd::Zero(A);
+  if (primal) {
     MatrixXd G;
     VectorXd c;
     detail::centered_gram(X, w, mean, VectorXd(y), false, n_threads, G, c);
     Eigen::SelfAdjointEigenSolver<MatrixXd> es(G);
     lam = es.eigenvalues().cwiseMax(0.0);
     V = es.eigenvectors();
-    // Q = B V diag(1/sqrt(lambda)); we keep U = B V (n x p) and divide on the fly.
-    Q.resize(n, p);
-    for (Index i = 0; i < n; ++i) Q.row(i) = (sw(i) * (X.row(i).transpose() - mean)).transpose() * V;
+    z = V.transpose() * c;  // = U' yw, since the weighted column sums of B are zero
+    weights(p);
+    // Stream U = B V over row blocks (never n x p in memory); per-block sums are added in
+    // block order so the result does not depend on the thread count.
+    constexpr Index kRows = 2048;
+    const Index nb = (n + kRows - 1) / kRows;
+    std::vector<VectorXd> part(static_cast<std::size_t>(nb) * 3);
+    parallel_for(nb, n_threads, [&](Index b, int) {
+      const Index r0 = b * kRows, m = std::min(n, r0 + kRows) - r0;
+      MatrixXd Bb(m, p);
+      for (Index i = 0; i < m; ++i) Bb.row(i) = sw(r0 + i) * (X.row(r0 + i) - mean.transpose());
+      const MatrixXd U = Bb * V;
+      VectorXd r1 = VectorXd::Zero(A), l1 = VectorXd::Zero(A), t1 = VectorXd::Zero(A);
+      accumulate(U, r0, r1, l1, t1);
+      part[3 * b] = std::move(r1);
+      part[3 * b + 1] = std::move(l1);
+      part[3 * b + 2] = std::move(t1);
+      if ((b & 63) == 0) Interrupt::check("regression");
+    });
+    for (Index b = 0; b < nb; ++b) {
+      rss += part[3 * b];
+      loo += part[3 * b + 1];
+      trace += part[3 * b + 2];
+    }
   } else {
     MatrixXd B(n, p);
     for (Index i = 0; i < n; ++i) B.row(i) = sw(i) * (X.row(i).transpose() - mean).transpose();
     Eigen::SelfAdjointEigenSolver<MatrixXd> es(B * B.transpose());
     lam = es.eigenvalues().cwiseMax(0.0);
-    Q = es.eigenvectors();  // n x n orthonormal
-    V = B.transpose();      // used for coefficients: beta = B' Q diag(1/(lam+a)) Q' yw
+    const MatrixXd Q = es.eigenvectors();  // n x n orthonormal
+    V = B.transpose() * Q;                 // beta = B' Q diag(1/(lam+a)) Q' yw
+    z = Q.transpose() * yw;
+    weights(n);
+    accumulate(Q, 0, rss, loo, trace);
   }
-  const bool primal = p <= n;
-  // z = U' yw (primal: U = BV so hat = U diag(1/(lam+a)) U'); dual: hat = Q diag(lam/(lam+a)) Q'.
-  const VectorXd z = Q.transpose() * yw;
-  const Index r = lam.size();
-  RidgeCVResult res;
-  res.cv_error.resize(static_cast<Index>(alphas.size()));
-  parallel_for(static_cast<Index>(alphas.size()), n_threads, [&](Index a, int) {
-    const double al = alphas[a];
-    VectorXd f(r);  // hat-matrix spectral weights applied to the rows of Q
-    for (Index j = 0; j < r; ++j) f(j) = primal ? 1.0 / (lam(j) + al) : lam(j) / (lam(j) + al);
-    const VectorXd fitted = Q * f.cwiseProduct(z);
-    double err = 0, trace = 0;
-    VectorXd h(n);
-    for (Index i = 0; i < n; ++i) {
-      h(i) = Q.row(i).cwiseAbs2().dot(f) + (fit_intercept ? w(i) / wsum : 0.0);
-      trace += h(i);
-    }
-    if (gcv) {
-      double rss = 0;
-      for (Index i = 0; i < n; ++i) rss += (yw(i) - fitted(i)) * (yw(i) - fitted(i));
-      const double d = 1 - trace / static_cast<double>(n);
-      err = rss / static_cast<double>(n) / (d * d);
-    } else {
-      for (Index i = 0; i < n; ++i) {
-        const double e = (yw(i) - fitted(i)) / (1 - h(i));
-        err += e * e;
-      }
-      err /= static_cast<double>(n);
-    }
-    res.cv_error(a) = err;
-  });
+  for (Index a = 0; a < A; ++a) {
+    const double d = 1 - trace(a) / static_cast<double>(n);
+    res.cv_error(a) = gcv ? rss(a) / static_cast<double>(n) / (d * d) : loo(a) / static_cast<double>(n);
+  }
   res.cv_error.minCoeff(&res.best);
   const double al = alphas[res.best];
-  VectorXd f(r);
-  for (Index j = 0; j < r; ++j) f(j) = 1.0 / (lam(j) + al);
+  VectorXd f(lam.size());
+  for (Index j = 0; j < lam.size(); ++j) f(j) = 1.0 / (lam(j) + al);
   res.coef = V * f.cwiseProduct(z);
   res.intercept = fit_intercept ? ybar - mean.dot(res.coef) : 0.0;
   return res;

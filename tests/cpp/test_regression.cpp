@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "custmine/core/random.hpp"
 #include "custmine/metrics/regression.hpp"
 #include "custmine/regression/elastic_net.hpp"
 #include "custmine/regression/glm.hpp"
@@ -123,6 +124,43 @@ TEST(RegressionRidge, HandCase) {
   r.fit(X, y);
   EXPECT_NEAR(r.coef(0), 0.5, 1e-14);  // Sxy / (Sxx + alpha) = 2 / 4
   EXPECT_THROW(Ridge(Ridge::Params{-1.0, true, 1}).fit(X, y), InvalidArgument);
+}
+
+// ridge_cv's closed-form leave-one-out errors equal refitting without each row, and its
+// coefficients equal Ridge at the chosen alpha, in the primal form (n > p, streamed over
+// 2048-row blocks: 4200 rows make three) and the dual form (p > n); the errors do not
+// depend on the thread count.
+TEST(RegressionRidge, CvMatchesBruteForceLeaveOneOut) {
+  for (auto [n, p] : {std::pair<Index, Index>{4200, 4}, std::pair<Index, Index>{15, 40}}) {
+    Rng rng(7);
+    RowMatrix<double> X(n, p);
+    Eigen::VectorXd y(n);
+    for (Index i = 0; i < n; ++i) {
+      for (Index j = 0; j < p; ++j) X(i, j) = rng.normal() + (j == 0 ? 3.0 : 0.0);
+      y(i) = 2.0 * X(i, 0) - X(i, 1) + rng.normal();
+    }
+    const std::vector<double> alphas{0.01, 1.0, 30.0};
+    const RidgeCVResult cv = ridge_cv(X, y, nullptr, alphas, true, false, 1);
+    EXPECT_EQ(ridge_cv(X, y, nullptr, alphas, true, false, 2).cv_error, cv.cv_error);
+    for (std::size_t a = 0; a < alphas.size(); ++a) {
+      double err = 0;
+      RowMatrix<double> Xi(n - 1, p);
+      Eigen::VectorXd yi(n - 1);
+      for (Index i = 0; i < n; ++i) {
+        for (Index r = 0, k = 0; r < n; ++r)
+          if (r != i) Xi.row(k) = X.row(r), yi(k++) = y(r);
+        Ridge m(Ridge::Params{alphas[a], true, 1});
+        m.fit(Xi, yi);
+        const double e = y(i) - m.predict(X.row(i))(0);
+        err += e * e;
+      }
+      EXPECT_NEAR(cv.cv_error(static_cast<Index>(a)), err / static_cast<double>(n), 1e-9 * err) << n << " " << a;
+    }
+    Ridge best(Ridge::Params{alphas[static_cast<std::size_t>(cv.best)], true, 1});
+    best.fit(X, y);
+    for (Index j = 0; j < p; ++j) EXPECT_NEAR(cv.coef(j), best.coef(j), 1e-9 * (1 + std::abs(best.coef(j))));
+    EXPECT_NEAR(cv.intercept, best.intercept, 1e-9 * (1 + std::abs(best.intercept)));
+  }
 }
 
 TEST(RegressionEnet, LassoHandCaseAndRoundTrip) {

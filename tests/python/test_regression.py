@@ -241,6 +241,20 @@ def test_ridge_dual_matches_primal():
     assert cv.alpha_ == ref.alpha_ and cv.best_score_ == pytest.approx(ref.best_score_, rel=1e-8)
 
 
+@pytest.mark.parametrize("shape", [(5000, 6), (20, 50)])
+def test_ridgecv_model_equals_ridge_at_alpha(shape):
+    # RidgeCV keeps the spectral solution at alpha_ instead of refitting: it must be the ridge fit
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=shape) + 2.0
+    y = X[:, 0] - 0.5 * X[:, 1] + rng.normal(size=shape[0])
+    w = rng.uniform(0.5, 2.0, shape[0])
+    cv = R.RidgeCV(alphas=[0.1, 1.0, 10.0]).fit(X, y, sample_weight=w)
+    ref = R.Ridge(alpha=cv.alpha_).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(cv.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    assert cv.intercept_ == pytest.approx(ref.intercept_, rel=1e-9)
+    np.testing.assert_allclose(cv.predict(X), ref.predict(X), rtol=1e-9)
+
+
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
 @pytest.mark.parametrize("precompute", ["auto", False])
 def test_enet_matches_sklearn(advertising, spend, l1_ratio, precompute):

@@ -123,6 +123,9 @@ class Ridge {
   Ridge() = default;
   explicit Ridge(Params p) : params_(p) {}
   Ridge& fit(MatrixView<double> X, VectorView<double> y, const VectorXd* sample_weight = nullptr);
+  /// A fitted Ridge from a known solution (ridge_cv's coefficients at its best alpha),
+  /// so RidgeCV need not solve the problem a second time.
+  static Ridge from_solution(Params p, VectorXd coef, double intercept);
   [[nodiscard]] VectorXd predict(MatrixView<double> X) const;
   [[nodiscard]] const Params& params() const { return params_; }
   [[nodiscard]] bool is_fitted() const { return coef.size() > 0 || fitted_; }

@@ -93,6 +93,9 @@ class Ridge:
     @staticmethod
     def from_json(text: str) -> Ridge:
         ...
+    @staticmethod
+    def from_solution(alpha: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, n_threads: typing.SupportsInt | typing.SupportsIndex, coef: typing.Annotated[numpy.typing.ArrayLike, numpy.float64, "[m, 1]"], intercept: typing.SupportsFloat | typing.SupportsIndex) -> Ridge:
+        ...
     def __init__(self, alpha: typing.SupportsFloat | typing.SupportsIndex, fit_intercept: bool, n_threads: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def fit(self, X: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], sample_weight: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None) -> None:
