@@ -16,7 +16,7 @@ Eigen::Map<const RowMatrix<double>> matrix(const Array<double>& X, std::string_v
 
 TreeParams make_params(const std::string& criterion, int max_depth, Index min_samples_split, Index min_samples_leaf,
                        double min_weight_fraction_leaf, double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
-                       std::uint64_t random_state) {
+                       std::uint64_t random_state, int max_bins = 0) {
   TreeParams p;
   p.criterion = tree::parse_criterion(criterion);
   p.max_depth = max_depth;
@@ -28,6 +28,7 @@ TreeParams make_params(const std::string& criterion, int max_depth, Index min_sa
   p.ccp_alpha = ccp_alpha;
   p.max_features = max_features;
   p.random_state = random_state;
+  p.max_bins = max_bins;
   p.validate();
   return p;
 }
@@ -49,14 +50,14 @@ CUSTMINE_BIND_FAMILY(tree) {
   py::class_<DecisionTree>(m, "DecisionTree")
       .def(py::init([](const std::string& criterion, int max_depth, Index min_samples_split, Index min_samples_leaf,
                        double min_weight_fraction_leaf, double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
-                       std::uint64_t random_state) {
+                       std::uint64_t random_state, int max_bins) {
              return DecisionTree(make_params(criterion, max_depth, min_samples_split, min_samples_leaf, min_weight_fraction_leaf,
                                              min_impurity_decrease, max_leaf_nodes, ccp_alpha, max_features,
-                                             random_state));
+                                             random_state, max_bins));
            }),
            py::arg("criterion"), py::arg("max_depth"), py::arg("min_samples_split"), py::arg("min_samples_leaf"),
            py::arg("min_weight_fraction_leaf"), py::arg("min_impurity_decrease"), py::arg("max_leaf_nodes"), py::arg("ccp_alpha"),
-           py::arg("max_features"), py::arg("random_state"))
+           py::arg("max_features"), py::arg("random_state"), py::arg("max_bins") = 0)
       .def("fit", [](DecisionTree& t, const Array<double>& X, const Array<double>& y, const Array<double>& w,
                      int n_classes) {
             auto map = matrix(X, "DecisionTree.fit");
@@ -123,10 +124,10 @@ CUSTMINE_BIND_FAMILY(tree) {
       .def(py::init([](const std::string& criterion, int max_depth, Index min_samples_split, Index min_samples_leaf,
                        double min_weight_fraction_leaf, double min_impurity_decrease, Index max_leaf_nodes, double ccp_alpha, int max_features,
                        std::uint64_t random_state, int n_estimators, bool bootstrap, Index max_samples,
-                       bool oob_score, int n_threads) {
+                       bool oob_score, int n_threads, int max_bins) {
              tree::ForestParams p;
              p.tree = make_params(criterion, max_depth, min_samples_split, min_samples_leaf, min_weight_fraction_leaf, min_impurity_decrease,
-                                  max_leaf_nodes, ccp_alpha, max_features, random_state);
+                                  max_leaf_nodes, ccp_alpha, max_features, random_state, max_bins);
              p.n_estimators = n_estimators;
              p.bootstrap = bootstrap;
              p.max_samples = max_samples;
@@ -138,7 +139,7 @@ CUSTMINE_BIND_FAMILY(tree) {
            py::arg("criterion"), py::arg("max_depth"), py::arg("min_samples_split"), py::arg("min_samples_leaf"),
            py::arg("min_weight_fraction_leaf"), py::arg("min_impurity_decrease"), py::arg("max_leaf_nodes"), py::arg("ccp_alpha"),
            py::arg("max_features"), py::arg("random_state"), py::arg("n_estimators"), py::arg("bootstrap"),
-           py::arg("max_samples"), py::arg("oob_score"), py::arg("n_threads"))
+           py::arg("max_samples"), py::arg("oob_score"), py::arg("n_threads"), py::arg("max_bins") = 0)
       .def("fit", [](RandomForest& f, const Array<double>& X, const Array<double>& y, const Array<double>& w,
                      int n_classes) {
             auto map = matrix(X, "RandomForest.fit");

@@ -95,6 +95,12 @@ def main() -> int:
                                                                     random_state=0, n_jobs=j),
                           lambda j=jobs: ske.RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=5,
                                                                     random_state=0, n_jobs=j)))
+        cases.append((f"RandomForest {n_trees} trees, exact splits (max_bins=None), 1 thread",
+                      0.015 if args.smoke else 0.01,
+                      lambda: cme.RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=5, random_state=0,
+                                                         n_jobs=1, max_bins=None),
+                      lambda: ske.RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=5, random_state=0,
+                                                         n_jobs=1)))
         for cname, tol, ours, ref in cases:
             t_o, m_o, mo = fit_measure(ours, Xtr, ytr, repeat)
             t_r, m_r, mr = fit_measure(ref, Xtr, ytr, repeat)

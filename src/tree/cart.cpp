@@ -53,6 +53,8 @@ void TreeParams::validate() const {
   require(std::isfinite(ccp_alpha) && ccp_alpha >= 0, w, "ccp_alpha must be a finite number >= 0 (got ", ccp_alpha,
           ")");
   require(max_features == -1 || max_features >= 1, w, "max_features must be >= 1 (got ", max_features, ")");
+  require(max_bins == 0 || (max_bins >= 2 && max_bins <= 65535), w,
+          "max_bins must be 0 (exact splits) or in [2, 65535] (got ", max_bins, ")");
 }
 
 json::object TreeParams::to_json() const {
@@ -67,6 +69,7 @@ json::object TreeParams::to_json() const {
   o["ccp_alpha"] = json_number(ccp_alpha);
   o["max_features"] = max_features;
   o["random_state"] = random_state;
+  o["max_bins"] = max_bins;
   return o;
 }
 
@@ -92,6 +95,8 @@ TreeParams TreeParams::from_json(const json::object& o) {
   if (rs.is_uint64()) p.random_state = rs.get_uint64();
   else if (rs.is_int64() && rs.get_int64() >= 0) p.random_state = static_cast<std::uint64_t>(rs.get_int64());
   else fail<SerializationError>(w, "field 'random_state' must be a non-negative integer");
+  // absent in documents written before max_bins existed: those trees used exact splits
+  if (o.contains("max_bins")) p.max_bins = static_cast<int>(json_int(o, "max_bins", w));
   try {
     p.validate();
   } catch (const Error& e) {
@@ -156,40 +161,75 @@ struct Split {
   std::uint32_t code = 0;  // rows with a feature code <= this go left
 };
 
+/// Features known to be constant in a node (one bit each): constant in its children too,
+/// so they are skipped without a pass over the rows (scikit-learn keeps the same record).
+using FeatureMask = std::vector<std::uint64_t>;
+
 struct Pending {
   std::int32_t node;
   Index begin, end;
   int depth;
   Split split;
+  FeatureMask constant;
 };
 
 }  // namespace
 
 /// Each feature as dense codes of its sorted distinct values (column-major), built once
 /// per fit (once per forest) so nodes sort 32-bit codes or fill histograms instead of
-/// gathering strided doubles.
+/// gathering strided doubles. With max_bins > 0, a feature with more distinct values is cut
+/// into at most max_bins groups of about equal row counts (never inside a run of equal
+/// values); a group's code then stands for all its values, `values` holds each group's
+/// largest value and `lows` its smallest, so a split between groups a < b still lies
+/// between two observed values.
 struct Binned {
   Index n = 0;
   std::vector<std::uint32_t> codes;          // codes[f * n + r]
-  std::vector<std::vector<double>> values;   // distinct values per feature, ascending
+  std::vector<std::vector<double>> values;   // per feature, ascending: the largest value of each code
+  std::vector<std::vector<double>> lows;     // the smallest value of each code (empty: equal to values)
   Index max_distinct = 0;
 
-  Binned(const MatrixView<double>& X, int n_threads) : n(X.rows()) {
+  Binned(const MatrixView<double>& X, int n_threads, int max_bins = 0) : n(X.rows()) {
     const Index F = X.cols();
     codes.resize(static_cast<std::size_t>(n * F));
     values.resize(static_cast<std::size_t>(F));
+    lows.resize(static_cast<std::size_t>(F));
     parallel_for(F, n_threads, [&](Index f, int) {
       std::vector<std::pair<double, std::uint32_t>> v(static_cast<std::size_t>(n));
       for (Index r = 0; r < n; ++r) v[r] = {X(r, f), static_cast<std::uint32_t>(r)};
       std::sort(v.begin(), v.end());
+      Index D = 0;
+      for (Index i = 0; i < n; ++i) D += (i == 0 || v[i].first != v[i - 1].first);
       auto& vals = values[f];
       std::uint32_t* c = codes.data() + f * n;
-      for (Index i = 0; i < n; ++i) {
-        if (i == 0 || v[i].first != v[i - 1].first) vals.push_back(v[i].first);
-        c[v[i].second] = static_cast<std::uint32_t>(vals.size() - 1);
+      if (max_bins == 0 || D <= max_bins) {
+        vals.reserve(static_cast<std::size_t>(D));
+        for (Index i = 0; i < n; ++i) {
+          if (i == 0 || v[i].first != v[i - 1].first) vals.push_back(v[i].first);
+          c[v[i].second] = static_cast<std::uint32_t>(vals.size() - 1);
+        }
+        return;
       }
+      // Close group g at the first value change at or after row rank (g + 1) n / max_bins.
+      auto& lo = lows[f];
+      Index g = 0;
+      lo.push_back(v[0].first);
+      for (Index i = 0; i < n; ++i) {
+        if (i > 0 && v[i].first != v[i - 1].first && i >= (g + 1) * n / max_bins) {
+          vals.push_back(v[i - 1].first);
+          lo.push_back(v[i].first);
+          ++g;
+        }
+        c[v[i].second] = static_cast<std::uint32_t>(g);
+      }
+      vals.push_back(v[n - 1].first);
     });
     for (const auto& v : values) max_distinct = std::max<Index>(max_distinct, static_cast<Index>(v.size()));
+  }
+  /// Smallest value of code c of feature f.
+  [[nodiscard]] double low(std::int32_t f, std::uint32_t c) const {
+    const auto& lo = lows[static_cast<std::size_t>(f)];
+    return lo.empty() ? values[static_cast<std::size_t>(f)][c] : lo[c];
   }
 };
 
@@ -211,10 +251,12 @@ struct TreeBuilder {
   std::vector<double> hw, hs1, hs2, hyl, hc;
   std::vector<Index> hn;
   bool check_interrupt = true;
+  bool poisson_ = false;  // y log y sums are needed by the Poisson criterion only
 
   TreeBuilder(DecisionTree& tree, const Binned& B_, std::span<const double> y_, std::span<const double> w_,
               std::vector<std::int32_t> rows_, int K_)
-      : t(tree), B(B_), y(y_), w(w_), rows(std::move(rows_)), p(tree.params_), K(K_), rng(p.random_state) {
+      : t(tree), B(B_), y(y_), w(w_), rows(std::move(rows_)), p(tree.params_), K(K_), rng(p.random_state),
+        poisson_(p.criterion == Criterion::Poisson) {
     if (K > 0) {
       ycode.resize(y.size());
       for (std::size_t i = 0; i < y.size(); ++i) ycode[i] = static_cast<std::int32_t>(y[i]);
@@ -233,7 +275,7 @@ struct TreeBuilder {
       const double yi = y[r];
       s.s1 += sign * wi * yi;
       s.s2 += sign * wi * yi * yi;
-      if (yi > 0) s.ylogy += sign * wi * yi * std::log(yi);
+      if (poisson_ && yi > 0) s.ylogy += sign * wi * yi * std::log(yi);
     }
   }
 
@@ -266,8 +308,9 @@ struct TreeBuilder {
     if (score > best.score) {
       best.score = score;
       best.feature = f;
-      double thr = 0.5 * (vals[ca] + vals[cb]);
-      if (thr == vals[cb] || !std::isfinite(thr)) thr = vals[ca];
+      const double vb = B.low(f, cb);
+      double thr = 0.5 * (vals[ca] + vb);
+      if (thr == vb || !std::isfinite(thr)) thr = vals[ca];
       best.threshold = thr;
       best.code = ca;
       best.imp_left = il;
@@ -276,7 +319,8 @@ struct TreeBuilder {
   }
 
   /// Best split of rows[b, e), or feature -1 when none is allowed.
-  Split find_split(Index b, Index e, int depth, const Stats& node, double node_imp) {
+  /// `constant` holds the features known to be constant here and receives those found so.
+  Split find_split(Index b, Index e, int depth, const Stats& node, double node_imp, FeatureMask& constant) {
     Split best;
     const Index n = e - b;
     if ((p.max_depth >= 0 && depth >= p.max_depth) || n < p.min_samples_split || n < 2 * p.min_samples_leaf ||
@@ -293,41 +337,60 @@ struct TreeBuilder {
       const std::uint32_t* codes = B.codes.data() + static_cast<Index>(f) * B.n;
       const auto& vals = B.values[f];
       const auto D = static_cast<Index>(vals.size());
-      if (D < 2) continue;
+      if (D < 2 || ((constant[f >> 6] >> (f & 63)) & 1)) continue;
       if (D <= 4 * n) {
         // Histogram over the distinct values: O(n + D K), same boundaries as sorting.
         hw.assign(D, 0.0);
-        hn.assign(D, 0);
-        if (K > 0) hc.assign(static_cast<std::size_t>(D * K), 0.0);
-        else {
+        if (K > 0) {
+          // With few codes, consecutive rows keep adding into the same cells and each add
+          // waits for the previous one; R interleaved copies break that chain (merged below).
+          const Index R = D <= 64 ? 4 : 1;
+          hn.assign(R * D, 0);
+          hc.assign(static_cast<std::size_t>(R * D * K), 0.0);
+          for (Index i = b; i < e; ++i) {
+            const auto r = rows[i];
+            const Index cell = (i & (R - 1)) * D + codes[r];
+            hc[cell * K + ycode[r]] += w[r];
+            ++hn[cell];
+          }
+          for (Index j = 1; j < R; ++j)
+            for (Index c = 0; c < D; ++c) {
+              hn[c] += hn[j * D + c];
+              for (int k = 0; k < K; ++k) hc[c * K + k] += hc[(j * D + c) * K + k];
+            }
+          for (Index c = 0; c < D; ++c)
+            for (int k = 0; k < K; ++k) hw[c] += hc[c * K + k];
+        } else {
+          hn.assign(D, 0);
           hs1.assign(D, 0.0);
           hs2.assign(D, 0.0);
-          hyl.assign(D, 0.0);
-        }
-        std::uint32_t lo = std::numeric_limits<std::uint32_t>::max(), hi = 0;
-        for (Index i = b; i < e; ++i) {
-          const auto r = rows[i];
-          const auto c = codes[r];
-          lo = std::min(lo, c);
-          hi = std::max(hi, c);
-          hw[c] += w[r];
-          ++hn[c];
-          if (K > 0) hc[static_cast<Index>(c) * K + ycode[r]] += w[r];
-          else {
-            const double yi = y[r];
-            hs1[c] += w[r] * yi;
-            hs2[c] += w[r] * yi * yi;
-            if (yi > 0) hyl[c] += w[r] * yi * std::log(yi);
+          if (poisson) hyl.assign(D, 0.0);
+          for (Index i = b; i < e; ++i) {
+            const auto r = rows[i];
+            const auto c = codes[r];
+            const double yi = y[r], wi = w[r];
+            hw[c] += wi;
+            ++hn[c];
+            hs1[c] += wi * yi;
+            hs2[c] += wi * yi * yi;
+            if (poisson && yi > 0) hyl[c] += wi * yi * std::log(yi);
           }
         }
-        if (vals[hi] <= vals[lo] + kFeatureThreshold) continue;  // constant here: not counted
+        // the codes present: the first and last non-empty cells
+        std::uint32_t lo = 0, hi = static_cast<std::uint32_t>(D - 1);
+        while (hn[lo] == 0) ++lo;
+        while (hn[hi] == 0) --hi;
+        if (vals[hi] <= B.low(f, lo) + kFeatureThreshold) {  // constant here: not counted
+          constant[f >> 6] |= std::uint64_t{1} << (f & 63);
+          continue;
+        }
         ++visited;
         left.reset(K);
         right = node;
         std::uint32_t prev = lo;
         for (std::uint32_t c = lo; c <= hi; ++c) {
           if (hn[c] == 0) continue;
-          if (c != lo && vals[c] > vals[prev] + kFeatureThreshold && left.n >= p.min_samples_leaf) {
+          if (c != lo && B.low(f, c) > vals[prev] + kFeatureThreshold && left.n >= p.min_samples_leaf) {
             if (right.n < p.min_samples_leaf) break;
             consider(best, f, vals, prev, c, poisson);
           }
@@ -345,8 +408,10 @@ struct TreeBuilder {
             right.s1 -= hs1[c];
             left.s2 += hs2[c];
             right.s2 -= hs2[c];
-            left.ylogy += hyl[c];
-            right.ylogy -= hyl[c];
+            if (poisson) {
+              left.ylogy += hyl[c];
+              right.ylogy -= hyl[c];
+            }
           }
           prev = c;
         }
@@ -356,7 +421,10 @@ struct TreeBuilder {
           keys[i] = (static_cast<std::uint64_t>(codes[rows[b + i]]) << 32) | static_cast<std::uint32_t>(rows[b + i]);
         std::sort(keys.begin(), keys.end());
         auto code = [&](Index i) { return static_cast<std::uint32_t>(keys[i] >> 32); };
-        if (vals[code(n - 1)] <= vals[code(0)] + kFeatureThreshold) continue;
+        if (vals[code(n - 1)] <= B.low(f, code(0)) + kFeatureThreshold) {
+          constant[f >> 6] |= std::uint64_t{1} << (f & 63);
+          continue;
+        }
         ++visited;
         left.reset(K);
         right = node;
@@ -365,7 +433,7 @@ struct TreeBuilder {
           add(left, r, 1.0);
           add(right, r, -1.0);
           const auto ca = code(i), cb = code(i + 1);
-          if (vals[cb] <= vals[ca] + kFeatureThreshold) continue;
+          if (B.low(f, cb) <= vals[ca] + kFeatureThreshold) continue;
           if (left.n < p.min_samples_leaf) continue;
           if (right.n < p.min_samples_leaf) break;
           consider(best, f, vals, ca, cb, poisson);
@@ -405,15 +473,15 @@ struct TreeBuilder {
     require(W_root > 0, "DecisionTree.fit", "the sample weights sum to zero");
     const double imp = impurity_of(p.criterion, s);
     std::vector<Pending> open;
-    auto push = [&](Index b, Index e, int depth) {
+    auto push = [&](Index b, Index e, int depth, FeatureMask constant) {
       Stats st;
       stats_of(b, e, st);
       const double im = impurity_of(p.criterion, st);
       const std::int32_t id = new_node(st, im);
-      Split sp = find_split(b, e, depth, st, im);
-      if (sp.feature >= 0) open.push_back({id, b, e, depth, sp});
+      Split sp = find_split(b, e, depth, st, im, constant);
+      if (sp.feature >= 0) open.push_back({id, b, e, depth, sp, std::move(constant)});
     };
-    push(0, static_cast<Index>(rows.size()), 0);
+    push(0, static_cast<Index>(rows.size()), 0, FeatureMask((B.values.size() + 63) / 64, 0));
     const bool best_first = p.max_leaf_nodes > 0;
     Index leaves = 1;
     std::size_t steps = 0;
@@ -428,7 +496,7 @@ struct TreeBuilder {
               (open[i].split.improvement == open[pick].split.improvement && open[i].node < open[pick].node))
             pick = i;
       }
-      Pending cur = open[pick];
+      Pending cur = std::move(open[pick]);
       open.erase(open.begin() + static_cast<std::ptrdiff_t>(pick));
       const auto f = cur.split.feature;
       const double thr = cur.split.threshold;
@@ -443,10 +511,10 @@ struct TreeBuilder {
       // Right first so that depth-first growth pops (and numbers) the left child first.
       const auto before = static_cast<std::int32_t>(t.feature_.size());
       t.left_[cur.node] = before;
-      push(cur.begin, m, cur.depth + 1);
+      push(cur.begin, m, cur.depth + 1, cur.constant);
       t.right_[cur.node] = static_cast<std::int32_t>(t.feature_.size());
       const std::size_t after_left = open.size();
-      push(m, cur.end, cur.depth + 1);
+      push(m, cur.end, cur.depth + 1, std::move(cur.constant));
       // keep the left child on top of the stack for preorder numbering of later nodes
       if (!best_first && open.size() == after_left + 1 && after_left > 0 &&
           open[after_left - 1].node == before)
@@ -504,7 +572,7 @@ void DecisionTree::fit(const MatrixView<double>& X, std::span<const double> y, s
                        int n_classes) {
   params_.validate();
   auto w = checked_inputs("DecisionTree.fit", params_, X, y, sw, n_classes);
-  Binned binned(X, 1);
+  Binned binned(X, 1, params_.max_bins);
   TreeBuilder::fit(*this, binned, y, w, n_classes, true);
 }
 
@@ -526,8 +594,24 @@ int DecisionTree::depth() const {
 }
 
 void DecisionTree::pack() {
-  nodes_.resize(feature_.size());
-  for (std::size_t i = 0; i < feature_.size(); ++i) nodes_[i] = {threshold_[i], feature_[i], left_[i], right_[i], 0};
+  const std::size_t N = feature_.size();
+  nodes_.resize(N);
+  for (std::size_t i = 0; i < N; ++i) {
+    nodes_[i] = {threshold_[i], feature_[i], left_[i], right_[i], 0};
+  }
+  const int K = n_outputs();
+  out_.assign(N * static_cast<std::size_t>(K), 0.0);
+  for (std::size_t i = 0; i < N; ++i) {
+    const double* v = value_.data() + i * K;
+    double* o = out_.data() + i * K;
+    if (n_classes_ == 0) {
+      o[0] = v[0];
+      continue;
+    }
+    double s = 0;
+    for (int k = 0; k < K; ++k) s += v[k];
+    for (int k = 0; k < K; ++k) o[k] = s > 0 ? v[k] / s : 1.0 / K;
+  }
 }
 
 std::int32_t DecisionTree::leaf_of(const double* row) const {
@@ -539,14 +623,17 @@ std::int32_t DecisionTree::leaf_of(const double* row) const {
 
 void DecisionTree::node_output(std::int32_t node, double* out) const {
   const int K = n_outputs();
-  const double* v = value_.data() + static_cast<std::size_t>(node) * K;
-  if (n_classes_ == 0) {
-    out[0] = v[0];
-    return;
+  const double* o = out_.data() + static_cast<std::size_t>(node) * K;
+  for (int k = 0; k < K; ++k) out[k] = o[k];
+}
+
+void DecisionTree::add_outputs(const MatrixView<double>& X, Index b, Index e, double* out) const {
+  const int K = n_outputs();
+  for (Index i = b; i < e; ++i) {
+    const double* o = out_.data() + static_cast<std::size_t>(leaf_of(X.row(i).data())) * K;
+    double* dst = out + (i - b) * K;
+    for (int k = 0; k < K; ++k) dst[k] += o[k];
   }
-  double s = 0;
-  for (int k = 0; k < K; ++k) s += v[k];
-  for (int k = 0; k < K; ++k) out[k] = s > 0 ? v[k] / s : 1.0 / K;
 }
 
 std::vector<std::int32_t> DecisionTree::apply(const MatrixView<double>& X, int n_threads) const {
@@ -560,9 +647,9 @@ std::vector<std::int32_t> DecisionTree::apply(const MatrixView<double>& X, int n
 
 RowMatrix<double> DecisionTree::predict_values(const MatrixView<double>& X, int n_threads) const {
   check_X(X, "DecisionTree.predict");
-  RowMatrix<double> out(X.rows(), n_outputs());
+  RowMatrix<double> out = RowMatrix<double>::Zero(X.rows(), n_outputs());
   parallel_chunks(X.rows(), n_threads, [&](Index b, Index e, int) {
-    for (Index i = b; i < e; ++i) node_output(leaf_of(X.row(i).data()), out.row(i).data());
+    if (b < e) add_outputs(X, b, e, out.row(b).data());
   });
   return out;
 }
@@ -893,7 +980,7 @@ void RandomForest::fit(const MatrixView<double>& X, std::span<const double> y, s
   params_.validate();
   const Index n = X.rows();
   const auto base_w = checked_inputs(where, params_.tree, X, y, sw, n_classes);
-  const Binned binned(X, params_.n_threads);
+  const Binned binned(X, params_.n_threads, params_.tree.max_bins);
   const Index draws = params_.max_samples < 0 ? n : params_.max_samples;
   require(draws <= n || !params_.bootstrap, where, "max_samples (", draws, ") exceeds the number of rows (", n, ")");
   const int T = params_.n_estimators;
@@ -947,17 +1034,12 @@ RowMatrix<double> RandomForest::predict_values(const MatrixView<double>& X, int 
   const int K = trees_[0].n_outputs();
   RowMatrix<double> out = RowMatrix<double>::Zero(X.rows(), K);
   parallel_chunks(X.rows(), n_threads, [&](Index b, Index e, int) {
-    std::vector<double> o(static_cast<std::size_t>(K));
     // Blocks of rows, trees outer: a tree's nodes stay in cache for the whole block. Each
     // row still sums its trees in order 0..T-1, so results do not depend on the blocking.
     constexpr Index kBlock = 256;
     for (Index b0 = b; b0 < e; b0 += kBlock) {
       const Index e0 = std::min(e, b0 + kBlock);
-      for (const auto& t : trees_)
-        for (Index i = b0; i < e0; ++i) {
-          t.node_output(t.leaf_of(X.row(i).data()), o.data());
-          for (int k = 0; k < K; ++k) out(i, k) += o[k];
-        }
+      for (const auto& t : trees_) t.add_outputs(X, b0, e0, out.row(b0).data());
       for (Index i = b0; i < e0; ++i) out.row(i) /= static_cast<double>(trees_.size());
     }
   });

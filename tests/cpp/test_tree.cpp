@@ -302,6 +302,41 @@ TEST(RandomForest, BadParams) {
   EXPECT_THROW(p.validate(), InvalidArgument);
 }
 
+// max_bins: a binned forest is thread-invariant and round-trips; documents written before
+// max_bins existed load as exact-split trees; out-of-range values are refused.
+TEST(RandomForest, BinnedSplits) {
+  RowMatrix<double> X;
+  std::vector<double> y;
+  xor_data(800, X, y, 12);
+  ForestParams p;
+  p.n_estimators = 8;
+  p.tree.max_bins = 16;
+  p.tree.random_state = 5;
+  RandomForest a(p), b(p);
+  a.fit(X, y, {}, 2);
+  p.n_threads = 2;
+  b = RandomForest(p);
+  b.fit(X, y, {}, 2);
+  EXPECT_EQ(to_json(a.to_document()), to_json(b.to_document()));
+  auto back = RandomForest::from_document(from_json(to_json(a.to_document()), "RandomForest"));
+  EXPECT_EQ(back.params().tree.max_bins, 16);
+  EXPECT_EQ(back.predict_values(X), a.predict_values(X));
+
+  DecisionTree exact(with(Criterion::Gini));
+  exact.fit(X, y, {}, 2);
+  auto doc = exact.to_document();
+  doc.params.erase("max_bins");
+  auto old = DecisionTree::from_document(from_json(to_json(doc), "DecisionTree"));
+  EXPECT_EQ(old.params().max_bins, 0);
+  EXPECT_EQ(old.predict_values(X), exact.predict_values(X));
+
+  TreeParams bad;
+  for (int v : {-1, 1, 65536}) {
+    bad.max_bins = v;
+    EXPECT_THROW(bad.validate(), InvalidArgument) << v;
+  }
+}
+
 TEST(DecisionTree, ZeroWeightRowsTakeNoPart) {
   // The zero-weight row at x = 3 would otherwise move the threshold from 3.5 (between 2 and 5)
   // to the midpoint 2.5 or 4; it also must not count as a sample.

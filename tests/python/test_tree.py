@@ -271,9 +271,57 @@ def test_forest_no_bootstrap_all_features_is_one_tree(diabetes):
     # Without bootstrap and with every feature examined, each tree sees the same data;
     # trees only differ where split ties are broken by the feature order.
     X, y = diabetes
-    f = RandomForestRegressor(n_estimators=3, bootstrap=False, max_features=None, max_depth=5, random_state=0).fit(X, y)
+    f = RandomForestRegressor(n_estimators=3, bootstrap=False, max_features=None, max_depth=5, random_state=0,
+                              max_bins=None).fit(X, y)
     t = DecisionTreeRegressor(max_depth=5).fit(X, y)
     np.testing.assert_allclose(f.predict(X), t.predict(X), rtol=1e-10)
+
+
+def test_forest_bins_change_nothing_when_values_are_few():
+    # every feature has <= 40 distinct values: 255 bins hold one value each, as exact splits do
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 40, size=(600, 5)).astype(float)
+    y = (X[:, 0] + rng.normal(0, 8, 600) > 20).astype(int)
+    a = RandomForestClassifier(n_estimators=15, random_state=1).fit(X, y)
+    b = RandomForestClassifier(n_estimators=15, random_state=1, max_bins=None).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+@pytest.mark.parametrize("max_bins", [2, 4, 17])
+def test_forest_binned_splits_fall_between_bins(max_bins):
+    rng = np.random.default_rng(6)
+    n = 2000
+    X = rng.normal(size=(n, 2))
+    X[:, 1] = np.round(X[:, 1], 1)  # runs of equal values
+    y = np.sin(2 * X[:, 0]) + X[:, 1] + rng.normal(0, 0.1, n)
+    # Whole-data stumps: with n distinct values, bin g ends at rank floor((g + 1) n / max_bins),
+    # so the root split of feature 0 must cut there, midway between two neighbouring values.
+    for seed in range(4):
+        m = RandomForestRegressor(n_estimators=1, max_depth=1, bootstrap=False, max_features=None,
+                                  max_bins=max_bins, random_state=seed).fit(X[:, :1], y)
+        thr = float(np.asarray(m._native.tree(0).arrays()["threshold"])[0])
+        vals = np.sort(X[:, 0])
+        pos = int(np.searchsorted(vals, thr))
+        assert pos in {j * n // max_bins for j in range(1, max_bins)}
+        assert thr == pytest.approx(0.5 * (vals[pos - 1] + vals[pos]), rel=1e-15)
+    # Deeper trees: every threshold lies inside the range of the observed values.
+    m = RandomForestRegressor(n_estimators=6, max_bins=max_bins, random_state=0, max_features=None).fit(X, y)
+    for t in range(6):
+        arr = m._native.tree(t).arrays()
+        feat, thr = np.asarray(arr["feature"]), np.asarray(arr["threshold"])
+        for f in range(2):
+            vals = np.unique(X[:, f])
+            tf = thr[feat == f]
+            pos = np.searchsorted(vals, tf)
+            assert np.all((pos > 0) & (pos < len(vals)))
+    assert m.score(X, y) > {2: 0.5, 4: 0.7, 17: 0.9}[max_bins]  # coarser bins, coarser fit
+
+
+@pytest.mark.parametrize("bad", [0, 1, 70000, 2.5, True, "255"])
+def test_forest_bad_max_bins(bad):
+    X = np.arange(20.0).reshape(10, 2)
+    with pytest.raises(ValueError, match="max_bins"):
+        RandomForestRegressor(n_estimators=2, max_bins=bad).fit(X, np.arange(10.0))
 
 
 def test_forest_oob_close_to_sklearn(cancer):
@@ -318,11 +366,13 @@ def test_real_data_auc_close_to_sklearn(loader):
     # One-hot columns tie often, and tied splits may go to another feature: tolerance 0.005.
     assert abs(auc(t_ours) - auc(t_ref)) < 0.005
     n = 40 if len(y) > 10000 else 100
-    f_ours = RandomForestClassifier(n_estimators=n, min_samples_leaf=5, random_state=0, n_jobs=2).fit(Xtr, ytr)
     f_ref = ske.RandomForestClassifier(n_estimators=n, min_samples_leaf=5, random_state=0, n_jobs=2).fit(Xtr, ytr)
-    # Different random streams: forests agree in AUC to within 0.01.
-    assert abs(auc(f_ours) - auc(f_ref)) < 0.01
-    assert auc(f_ours) > 0.75
+    for max_bins in (255, None):  # binned (the default) and exact splits
+        f_ours = RandomForestClassifier(n_estimators=n, min_samples_leaf=5, random_state=0, n_jobs=2,
+                                        max_bins=max_bins).fit(Xtr, ytr)
+        # Different random streams: forests agree in AUC to within 0.01.
+        assert abs(auc(f_ours) - auc(f_ref)) < 0.01, max_bins
+        assert auc(f_ours) > 0.75
     assert list(t_ours.feature_names_in_) == list(X.columns)
 
 

@@ -47,6 +47,10 @@ struct TreeParams {
   double ccp_alpha = 0.0;              ///< cost-complexity pruning threshold
   int max_features = -1;               ///< features examined per node; -1: all
   std::uint64_t random_state = 0;      ///< feature visiting order (ties go to the first seen)
+  /// 0: exact splits between every pair of distinct values (scikit-learn's). k >= 2: each
+  /// feature's distinct values are first grouped into at most k quantile bins, and splits
+  /// fall between bins: O(rows) per node and feature instead of a sort.
+  int max_bins = 0;
   void validate() const;
   [[nodiscard]] json::object to_json() const;
   static TreeParams from_json(const json::object& o);
@@ -79,6 +83,9 @@ class DecisionTree {
   [[nodiscard]] std::int32_t leaf_of(const double* row) const;
   /// Normalised output of a node (probabilities or mean) written to out[0..n_outputs).
   void node_output(std::int32_t node, double* out) const;
+  /// Adds the outputs (node_output of leaf_of) of rows [b, e) of X to out, row-major
+  /// (e - b) x n_outputs.
+  void add_outputs(const MatrixView<double>& X, Index b, Index e, double* out) const;
   /// Exact TreeSHAP (Lundberg, Erion & Lee 2018, "Consistent individualized feature
   /// attribution for tree ensembles", Algorithm 2; path-dependent, covers = training weight):
   /// adds scale * phi to out, laid out (n_features + 1) x n_outputs row-major, the last row
@@ -120,6 +127,7 @@ class DecisionTree {
     std::int32_t feature, left, right, pad;
   };
   std::vector<Packed> nodes_;
+  std::vector<double> out_;  ///< per node, the output node_output returns (normalised class shares)
 
   TreeParams params_;
   Index n_features_ = 0;
