@@ -390,7 +390,7 @@ class _BaseGB(NativeModelMixin, BaseEstimator):
             sw = sw * _class_weights(self.class_weight, self.classes_, ci, where)[ci]
             yy, k = codes, self.n_classes_
             if k < 2:
-                raise ValueError(f"{where}: y has a single class ({self.classes_[0]!r}); need at least 2")
+                raise ValueError(f"{where}: y has 1 class ({self.classes_[0]!r}); need at least 2 classes")
             loss = "log_loss"
         else:
             loss = self.loss
@@ -635,6 +635,12 @@ class GradientBoostingClassifier(ProbaClassifierMixin, ClassifierMixin, _BaseGB)
 
     def predict_proba(self, X):
         return self._proba(self._raw(X))
+
+    def predict(self, X):
+        """Class of the largest raw score (the same as the largest probability, without
+        round-off ties)."""
+        raw = self._raw(X)
+        return self.classes_[(raw[:, 0] > 0).astype(np.int64) if raw.shape[1] == 1 else np.argmax(raw, axis=1)]
 
     def staged_predict_proba(self, X):
         """Class probabilities after each iteration."""

@@ -417,6 +417,29 @@ struct GBDTBuilder {
   std::vector<int> free_hists;
   std::vector<Index> idx, tmp;
   std::vector<double> og, oh;  // gradients gathered in leaf order
+  // Histograms are summed row-wise over "columns" in groups of up to kGroup; a group
+  // stores its columns' codes row-major, so a row's codes share a cache line and one read
+  // of its gradients serves the group, and consecutive additions go to different
+  // histograms. A column is either one feature, or a bundle of sparse features that are
+  // never off their most frequent bin in the same row (exclusive feature bundling, Ke et
+  // al. 2017): one-hot columns of one variable become one column. In a bundle, code 0
+  // means every member sits on its most frequent bin; that bin is filled in afterwards as
+  // leaf total minus the member's other bins. Groups and bundles depend on the data only,
+  // never on the thread count.
+  static constexpr int kGroup = 8;
+  std::vector<int> skip_bin;  // most frequent bin of a bundled feature, -1 otherwise
+  struct Column {
+    std::int32_t feature = -1;         // a single feature, or -1 for a bundle
+    std::vector<std::int32_t> members; // bundle: features
+    std::vector<int> base;             // bundle: code of member bin c is base + c
+    int size = 1;                      // bundle: codes in use
+  };
+  std::vector<Column> columns;
+  struct Group {
+    std::vector<std::int32_t> cols;
+    std::vector<std::uint8_t> codes;  // n x cols.size()
+  };
+  std::vector<Group> groups;
   double lambda;
 
   GBDTBuilder(const GBDTParams& params, const std::vector<BinMapper>& m, const std::vector<std::uint8_t>& c, Index rows)
@@ -429,6 +452,75 @@ struct GBDTBuilder {
     tmp.resize(static_cast<std::size_t>(n));
     og.resize(static_cast<std::size_t>(n));
     oh.resize(static_cast<std::size_t>(n));
+    std::vector<int> top(static_cast<std::size_t>(F), -1);
+    std::vector<Index> top_count(static_cast<std::size_t>(F), 0);
+    parallel_for(F, n_threads, [&](Index j, int) {
+      std::vector<Index> cnt(static_cast<std::size_t>(offset[j + 1] - offset[j]), 0);
+      const std::uint8_t* col = codes.data() + j * n;
+      for (Index i = 0; i < n; ++i) ++cnt[col[i]];
+      const auto t = std::max_element(cnt.begin(), cnt.end());
+      top[j] = static_cast<int>(t - cnt.begin());
+      top_count[j] = *t;
+    });
+    // greedy bundling of sparse features (at least 80 % of rows on one bin), first fit
+    skip_bin.assign(static_cast<std::size_t>(F), -1);
+    std::vector<std::vector<char>> used;  // per bundle: rows already off their top bin
+    std::vector<int> column_of(static_cast<std::size_t>(F), -1);
+    for (Index j = 0; j < F; ++j) {
+      const int nbj = static_cast<int>(offset[j + 1] - offset[j]);
+      if (top_count[j] * 10 < n * 8 || nbj > 254) {
+        column_of[j] = static_cast<int>(columns.size());
+        columns.push_back(Column{static_cast<std::int32_t>(j), {}, {}, 1});
+        used.emplace_back();
+        continue;
+      }
+      const std::uint8_t* col = codes.data() + j * n;
+      int chosen = -1;
+      for (std::size_t b = 0; b < columns.size() && chosen < 0; ++b) {
+        if (columns[b].feature >= 0 || columns[b].size + nbj > 256) continue;
+        bool clash = false;
+        for (Index i = 0; i < n && !clash; ++i) clash = col[i] != top[j] && used[b][i];
+        if (!clash) chosen = static_cast<int>(b);
+      }
+      if (chosen < 0) {
+        chosen = static_cast<int>(columns.size());
+        columns.push_back(Column{});
+        used.emplace_back(static_cast<std::size_t>(n), 0);
+      }
+      Column& cb = columns[chosen];
+      cb.members.push_back(static_cast<std::int32_t>(j));
+      cb.base.push_back(cb.size);
+      cb.size += nbj;
+      for (Index i = 0; i < n; ++i)
+        if (col[i] != top[j]) used[chosen][i] = 1;
+      skip_bin[j] = top[j];
+      column_of[j] = chosen;
+    }
+    const auto C = static_cast<Index>(columns.size());
+    for (Index c0 = 0; c0 < C; c0 += kGroup) {
+      Group gr;
+      for (Index c1 = c0; c1 < std::min(C, c0 + kGroup); ++c1) gr.cols.push_back(static_cast<std::int32_t>(c1));
+      groups.push_back(std::move(gr));
+    }
+    parallel_for(static_cast<Index>(groups.size()), n_threads, [&](Index gi, int) {
+      Group& gr = groups[gi];
+      const auto gs = static_cast<Index>(gr.cols.size());
+      gr.codes.assign(static_cast<std::size_t>(n * gs), 0);
+      for (Index k = 0; k < gs; ++k) {
+        const Column& cl = columns[gr.cols[k]];
+        if (cl.feature >= 0) {
+          const std::uint8_t* col = codes.data() + static_cast<Index>(cl.feature) * n;
+          for (Index i = 0; i < n; ++i) gr.codes[i * gs + k] = col[i];
+          continue;
+        }
+        for (std::size_t u = 0; u < cl.members.size(); ++u) {
+          const auto j = cl.members[u];
+          const std::uint8_t* col = codes.data() + static_cast<Index>(j) * n;
+          for (Index i = 0; i < n; ++i)
+            if (col[i] != skip_bin[j]) gr.codes[i * gs + k] = static_cast<std::uint8_t>(cl.base[u] + col[i]);
+        }
+      }
+    });
   }
 
   int new_hist() {
@@ -443,18 +535,51 @@ struct GBDTBuilder {
 
   void build_hist(const Leaf& lf, const double* g, const double* h, std::vector<HBin>& H) {
     const Index m = lf.end - lf.begin;
-    const Index* rows = idx.data() + lf.begin;
-    for (Index i = 0; i < m; ++i) og[i] = g[rows[i]], oh[i] = h[rows[i]];
+    const Index* __restrict rows = idx.data() + lf.begin;
+    double* __restrict pg = og.data();
+    double* __restrict ph = oh.data();
+    for (Index i = 0; i < m; ++i) pg[i] = g[rows[i]], ph[i] = h[rows[i]];
     const int threads = m * F < kParallelWork ? 1 : n_threads;
-    parallel_for(F, threads, [&](Index j, int) {
-      HBin* hb = H.data() + offset[j];
-      std::fill(hb, hb + (offset[j + 1] - offset[j]), HBin{0, 0, 0});
-      const std::uint8_t* col = codes.data() + j * n;
+    parallel_for(static_cast<Index>(groups.size()), threads, [&](Index task, int) {
+      const Group& gr = groups[task];
+      const auto gs = static_cast<Index>(gr.cols.size());
+      std::vector<HBin> scratch;  // bundles are summed here, then split into their features
+      HBin* hs[kGroup];
+      for (Index k = 0; k < gs; ++k) {
+        const Column& cl = columns[gr.cols[k]];
+        if (cl.feature >= 0) {
+          hs[k] = H.data() + offset[cl.feature];
+          std::fill(hs[k], hs[k] + (offset[cl.feature + 1] - offset[cl.feature]), HBin{0, 0, 0});
+        } else {
+          if (scratch.empty()) scratch.assign(static_cast<std::size_t>(kGroup) * 256, HBin{0, 0, 0});
+          hs[k] = scratch.data() + k * 256;
+        }
+      }
+      const std::uint8_t* __restrict gc = gr.codes.data();
       for (Index i = 0; i < m; ++i) {
-        HBin& b = hb[col[rows[i]]];
-        b.g += og[i];
-        b.h += oh[i];
-        b.c += 1;
+        const std::uint8_t* rc = gc + rows[i] * gs;
+        const double gi = pg[i], hi = ph[i];
+        for (Index k = 0; k < gs; ++k) {
+          HBin& b = hs[k][rc[k]];
+          b.g += gi;
+          b.h += hi;
+          b.c += 1;
+        }
+      }
+      for (Index k = 0; k < gs; ++k) {
+        const Column& cl = columns[gr.cols[k]];
+        if (cl.feature >= 0) continue;
+        for (std::size_t u = 0; u < cl.members.size(); ++u) {
+          const auto j = cl.members[u];
+          const Index nb = offset[j + 1] - offset[j];
+          HBin* hb = H.data() + offset[j];
+          double sg = 0, sh = 0, sc = 0;
+          for (Index c = 0; c < nb; ++c) {
+            hb[c] = c == skip_bin[j] ? HBin{0, 0, 0} : hs[k][cl.base[u] + c];
+            sg += hb[c].g, sh += hb[c].h, sc += hb[c].c;
+          }
+          hb[skip_bin[j]] = HBin{lf.g - sg, lf.h - sh, lf.c - sc};
+        }
       }
     });
   }
@@ -567,11 +692,9 @@ struct GBDTBuilder {
     std::vector<Leaf> leaves(1);
     Leaf& r = leaves[0];
     r.begin = 0, r.end = n, r.hist = new_hist();
+    for (Index i = 0; i < n; ++i) r.g += g[i], r.h += h[i];
+    r.c = static_cast<double>(n);
     build_hist(r, g, h, pool[r.hist]);
-    {  // totals from feature 0's histogram (all rows fall in one of its bins)
-      const HBin* hb = pool[r.hist].data();
-      for (int b = 0; b <= mappers[0].n_bins(); ++b) r.g += hb[b].g, r.h += hb[b].h, r.c += hb[b].c;
-    }
     r.node = add_node(leaf_value(r.g, r.h, r.lo, r.hi), r.c);
     find_split(r, pool[r.hist]);
     const Index max_leaves = p.max_leaf_nodes < 0 ? std::numeric_limits<Index>::max() : p.max_leaf_nodes;
