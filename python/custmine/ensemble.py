@@ -336,7 +336,8 @@ class _BaseGB(NativeModelMixin, BaseEstimator):
                                      f"max_bins = {self.max_bins} are supported (group rare categories first)")
                 self._cat_values[j] = cats
             if j in getattr(self, "_cat_values", {}):
-                codes = pd.Categorical(col, categories=self._cat_values[j]).codes.astype(np.float64)
+                # unseen labels and missing values both get -1, then NaN: routed as missing
+                codes = pd.Index(self._cat_values[j]).get_indexer(np.asarray(col, dtype=object)).astype(np.float64)
                 codes[codes < 0] = np.nan
                 cols[c] = codes
             else:
