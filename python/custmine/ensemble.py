@@ -514,7 +514,7 @@ class _BaseGB(NativeModelMixin, BaseEstimator):
         if self._is_clf:
             st["classes_"] = self.classes_.tolist()
         st["is_categorical_"] = [bool(c) for c in self.is_categorical_]
-        st["cat_values"] = {str(j): list(v) for j, v in self._cat_values.items()}
+        st["cat_values"] = {str(j): pd.Index(v).tolist() for j, v in self._cat_values.items()}
         st["do_early_stopping_"] = bool(self.do_early_stopping_)
         return st
 
@@ -552,7 +552,7 @@ class _BaseGB(NativeModelMixin, BaseEstimator):
         K = self.n_trees_per_iteration_
         return raw.reshape(len(X), self.n_features_in_ + 1, K) if K > 1 else raw
 
-    def tree_(self, t):
+    def tree_arrays(self, t):
         """Node arrays of tree ``t`` (iteration * n_trees_per_iteration_ + class): feature
         (-1 at leaves), threshold, children_left/right, missing_left, categories_left (the
         category codes sent left by a categorical split), value (raw, shrunk), gain, count."""

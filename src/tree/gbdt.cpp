@@ -465,11 +465,9 @@ struct GBDTBuilder {
     // greedy bundling of sparse features (at least 80 % of rows on one bin), first fit
     skip_bin.assign(static_cast<std::size_t>(F), -1);
     std::vector<std::vector<char>> used;  // per bundle: rows already off their top bin
-    std::vector<int> column_of(static_cast<std::size_t>(F), -1);
     for (Index j = 0; j < F; ++j) {
       const int nbj = static_cast<int>(offset[j + 1] - offset[j]);
       if (top_count[j] * 10 < n * 8 || nbj > 254) {
-        column_of[j] = static_cast<int>(columns.size());
         columns.push_back(Column{static_cast<std::int32_t>(j), {}, {}, 1});
         used.emplace_back();
         continue;
@@ -494,7 +492,6 @@ struct GBDTBuilder {
       for (Index i = 0; i < n; ++i)
         if (col[i] != top[j]) used[chosen][i] = 1;
       skip_bin[j] = top[j];
-      column_of[j] = chosen;
     }
     const auto C = static_cast<Index>(columns.size());
     for (Index c0 = 0; c0 < C; c0 += kGroup) {
@@ -538,8 +535,10 @@ struct GBDTBuilder {
     const Index* __restrict rows = idx.data() + lf.begin;
     double* __restrict pg = og.data();
     double* __restrict ph = oh.data();
-    for (Index i = 0; i < m; ++i) pg[i] = g[rows[i]], ph[i] = h[rows[i]];
     const int threads = m * F < kParallelWork ? 1 : n_threads;
+    parallel_chunks(m, m < kParallelWork ? 1 : n_threads, [&](Index b, Index e, int) {
+      for (Index i = b; i < e; ++i) pg[i] = g[rows[i]], ph[i] = h[rows[i]];
+    });
     parallel_for(static_cast<Index>(groups.size()), threads, [&](Index task, int) {
       const Group& gr = groups[task];
       const auto gs = static_cast<Index>(gr.cols.size());
@@ -557,6 +556,8 @@ struct GBDTBuilder {
       }
       const std::uint8_t* __restrict gc = gr.codes.data();
       for (Index i = 0; i < m; ++i) {
+        // rows of a deep leaf are scattered over a large table: fetch ahead
+        if (i + 16 < m) __builtin_prefetch(gc + rows[i + 16] * gs);
         const std::uint8_t* rc = gc + rows[i] * gs;
         const double gi = pg[i], hi = ph[i];
         for (Index k = 0; k < gs; ++k) {
@@ -706,13 +707,33 @@ struct GBDTBuilder {
       Leaf parent = leaves[pick];
       const Split s = parent.best;
       // stable partition of the parent's rows
-      Index nl = 0, nr = 0;
-      for (Index i = parent.begin; i < parent.end; ++i) {
-        const Index row = idx[i];
-        if (row_left(s, row)) idx[parent.begin + nl++] = row;
-        else tmp[nr++] = row;
-      }
-      std::copy(tmp.begin(), tmp.begin() + nr, idx.begin() + parent.begin + nl);
+      // (in fixed chunks: each chunk splits its rows into tmp, then the chunks' left and
+      // right parts are laid out in chunk order, so the order does not depend on threads)
+      const Index m = parent.end - parent.begin;
+      const Index chunks = m < kParallelWork ? 1 : 16;
+      std::vector<Index> nleft(static_cast<std::size_t>(chunks)), cbeg(static_cast<std::size_t>(chunks) + 1);
+      for (Index c = 0; c <= chunks; ++c) cbeg[c] = parent.begin + m * c / chunks;
+      parallel_for(chunks, chunks == 1 ? 1 : n_threads, [&](Index c, int) {
+        Index l = cbeg[c], r = cbeg[c + 1];
+        for (Index i = cbeg[c]; i < cbeg[c + 1]; ++i) {
+          const Index row = idx[i];
+          if (row_left(s, row)) tmp[l++] = row;
+          else tmp[--r] = row;  // right rows fill the chunk's end, reversed
+        }
+        nleft[c] = l - cbeg[c];
+      });
+      Index nl = 0;
+      std::vector<Index> lpos(static_cast<std::size_t>(chunks)), rpos(static_cast<std::size_t>(chunks));
+      for (Index c = 0; c < chunks; ++c) lpos[c] = nl, nl += nleft[c];
+      Index nr = 0;
+      for (Index c = 0; c < chunks; ++c) rpos[c] = nl + nr, nr += (cbeg[c + 1] - cbeg[c]) - nleft[c];
+      parallel_for(chunks, chunks == 1 ? 1 : n_threads, [&](Index c, int) {
+        Index* out = idx.data() + parent.begin;
+        std::copy(tmp.begin() + cbeg[c], tmp.begin() + cbeg[c] + nleft[c], out + lpos[c]);
+        // right rows were written backwards from the chunk's end: restore their order
+        const Index nrc = (cbeg[c + 1] - cbeg[c]) - nleft[c];
+        for (Index k = 0; k < nrc; ++k) out[rpos[c] + k] = tmp[cbeg[c + 1] - 1 - k];
+      });
       Leaf L, R;
       L.begin = parent.begin, L.end = parent.begin + nl;
       R.begin = L.end, R.end = parent.end;

@@ -155,7 +155,7 @@ def test_categorical_splits_on_category_sets_and_unseen_go_like_missing():
     m = GradientBoostingClassifier(max_iter=20, max_leaf_nodes=2, learning_rate=0.5, early_stopping=False,
                                    random_state=0).fit(df, y)
     assert m.is_categorical_.tolist() == [True, False]
-    t = m.tree_(0)
+    t = m.tree_arrays(0)
     assert t["feature"][0] == 0
     left = set(np.asarray(t["categories_left"][0]).astype(int).tolist())
     assert left in ({1, 3, 4, 6}, {0, 2, 5, 7})
@@ -218,7 +218,7 @@ def test_treeshap_equals_brute_force_shapley():
     X, y = make_regression(n_samples=400, n_features=4, noise=1.0, random_state=0)
     m = GradientBoostingRegressor(max_iter=5, max_leaf_nodes=6, min_samples_leaf=5, early_stopping=False).fit(X, y)
     phi = m.predict_contributions(X[:5])
-    trees = [m.tree_(t) for t in range(m.n_iter_)]
+    trees = [m.tree_arrays(t) for t in range(m.n_iter_)]
     F = 4
     from math import factorial
     for r in range(5):

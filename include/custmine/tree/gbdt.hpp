@@ -23,9 +23,11 @@
 // Conventions: raw predictions are on the link scale (log-odds, log-mean, ...); a numeric
 // split sends a row left when x <= threshold, NaN rows follow the node's missing
 // direction. A categorical feature holds non-negative integer codes; NaN, and at predict
-// time any code not seen in training, follow the missing direction. Threading is over
-// features (histograms) and rows (gradients, prediction); each histogram is summed by one
-// thread in row order, so the model does not depend on n_threads.
+// time any code not seen in training, follow the missing direction. Histograms are summed
+// row-wise over fixed groups of columns (a column is a feature, or a bundle of mutually
+// exclusive sparse features such as one-hot columns: LightGBM's exclusive feature
+// bundling); threads take whole groups (histograms) or row ranges (gradients, prediction)
+// and every sum runs in row order, so the model does not depend on n_threads.
 #pragma once
 
 #include <array>
