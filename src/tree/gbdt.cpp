@@ -542,7 +542,7 @@ struct GBDTBuilder {
     parallel_for(static_cast<Index>(groups.size()), threads, [&](Index task, int) {
       const Group& gr = groups[task];
       const auto gs = static_cast<Index>(gr.cols.size());
-      std::vector<HBin> scratch;  // bundles are summed here, then split into their features
+      HBin scratch[kGroup * 256];  // bundles are summed here, then split into their features
       HBin* hs[kGroup];
       for (Index k = 0; k < gs; ++k) {
         const Column& cl = columns[gr.cols[k]];
@@ -550,8 +550,8 @@ struct GBDTBuilder {
           hs[k] = H.data() + offset[cl.feature];
           std::fill(hs[k], hs[k] + (offset[cl.feature + 1] - offset[cl.feature]), HBin{0, 0, 0});
         } else {
-          if (scratch.empty()) scratch.assign(static_cast<std::size_t>(kGroup) * 256, HBin{0, 0, 0});
-          hs[k] = scratch.data() + k * 256;
+          hs[k] = scratch + k * 256;
+          std::fill(hs[k], hs[k] + cl.size, HBin{0, 0, 0});
         }
       }
       const std::uint8_t* __restrict gc = gr.codes.data();
