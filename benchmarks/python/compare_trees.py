@@ -164,6 +164,14 @@ def gbdt_models(threads):
 def gbdt_main(args) -> int:
     from threadpoolctl import threadpool_limits
 
+    try:
+        import lightgbm  # noqa: F401
+        import xgboost  # noqa: F401
+    except ImportError as exc:
+        print(f"gradient boosting comparison skipped: {exc.name} is not installed "
+              "(pip install -r requirements/test-tree.txt)")
+        return 0
+
     repeat = args.repeat or (1 if args.smoke else 2)
     datasets = []
     b = bank(8000 if args.smoke else None)
