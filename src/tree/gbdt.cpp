@@ -747,16 +747,25 @@ struct GBDTBuilder {
         if (cst > 0) L.hi = mid, R.lo = mid;
         else L.lo = mid, R.hi = mid;
       }
-      // the smaller child from rows, the larger by subtraction in the parent's buffer
-      Leaf& small = nl <= nr ? L : R;
-      Leaf& large = nl <= nr ? R : L;
-      small.hist = new_hist();
-      build_hist(small, g, h, pool[small.hist]);
-      large.hist = parent.hist;
-      {
+      // Histograms are needed only if a child may split later: not after the last split a
+      // tree can take, nor when both children are too small or too deep to split.
+      auto may_split = [&](const Leaf& c) {
+        return (p.max_depth < 0 || c.depth < p.max_depth) && c.c >= 2.0 * static_cast<double>(p.min_samples_leaf);
+      };
+      const bool need = static_cast<Index>(leaves.size()) + 1 < max_leaves && (may_split(L) || may_split(R));
+      if (need) {
+        // the smaller child from rows, the larger by subtraction in the parent's buffer
+        Leaf& small = nl <= nr ? L : R;
+        Leaf& large = nl <= nr ? R : L;
+        small.hist = new_hist();
+        build_hist(small, g, h, pool[small.hist]);
+        large.hist = parent.hist;
         HBin* a = pool[large.hist].data();
         const HBin* b = pool[small.hist].data();
         for (Index k = 0; k < total_bins; ++k) a[k].g -= b[k].g, a[k].h -= b[k].h, a[k].c -= b[k].c;
+      } else {
+        free_hists.push_back(parent.hist);
+        L.hist = R.hist = -1;
       }
       // record the split on the parent's node
       auto& nd = model.nodes_[parent.node];
@@ -777,12 +786,15 @@ struct GBDTBuilder {
       R.node = add_node(s.vr, R.c);
       model.nodes_[parent.node].left = L.node;
       model.nodes_[parent.node].right = R.node;
-      find_split(L, pool[L.hist]);
-      find_split(R, pool[R.hist]);
+      if (need) {
+        find_split(L, pool[L.hist]);
+        find_split(R, pool[R.hist]);
+      }
       leaves[pick] = L;
       leaves.push_back(R);
     }
-    for (auto& lf : leaves) free_hists.push_back(lf.hist);
+    for (auto& lf : leaves)
+      if (lf.hist >= 0) free_hists.push_back(lf.hist);
     // node ids relative to the tree are stored relative to the global array already
     (void)root;
     return leaves;
