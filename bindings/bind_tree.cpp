@@ -1,11 +1,13 @@
 // Tree bindings: the native DecisionTree and RandomForest behind custmine.tree / custmine.ensemble.
 #include "common.hpp"
 #include "custmine/tree/cart.hpp"
+#include "custmine/tree/gbdt.hpp"
 
 namespace custmine::bind {
 namespace {
 
 using tree::DecisionTree;
+using tree::GradientBoosting;
 using tree::RandomForest;
 using tree::TreeParams;
 
@@ -45,7 +47,7 @@ CUSTMINE_BIND_FAMILY(tree) {
   using namespace custmine;
   using namespace custmine::bind;
   py::module_ root = m;
-  m = root.def_submodule("tree", "CART decision trees and random forests");
+  m = root.def_submodule("tree", "CART decision trees, random forests and histogram gradient boosting");
 
   py::class_<DecisionTree>(m, "DecisionTree")
       .def(py::init([](const std::string& criterion, int max_depth, Index min_samples_split, Index min_samples_leaf,
@@ -176,5 +178,105 @@ CUSTMINE_BIND_FAMILY(tree) {
       .def("to_json", [](const RandomForest& f) { return to_json(f.to_document()); })
       .def_static("from_json", [](const std::string& text) {
             return RandomForest::from_document(from_json(text, "RandomForest"));
+          }, py::arg("text"));
+
+  py::class_<GradientBoosting>(m, "GradientBoosting")
+      .def(py::init([](const std::string& loss, double variance_power, double learning_rate, int max_iter,
+                       Index max_leaf_nodes, int max_depth, Index min_samples_leaf, double min_sum_hessian,
+                       double l2_regularization, int max_bins, Index subsample_for_bins, double cat_smooth,
+                       int max_cat_threshold, std::vector<int> monotonic_cst, std::vector<bool> categorical,
+                       int n_iter_no_change, double tol, std::uint64_t random_state, int n_threads) {
+             tree::GBDTParams p;
+             p.loss = tree::parse_gb_loss(loss);
+             p.variance_power = variance_power;
+             p.learning_rate = learning_rate;
+             p.max_iter = max_iter;
+             p.max_leaf_nodes = max_leaf_nodes;
+             p.max_depth = max_depth;
+             p.min_samples_leaf = min_samples_leaf;
+             p.min_sum_hessian = min_sum_hessian;
+             p.l2_regularization = l2_regularization;
+             p.max_bins = max_bins;
+             p.subsample_for_bins = subsample_for_bins;
+             p.cat_smooth = cat_smooth;
+             p.max_cat_threshold = max_cat_threshold;
+             p.monotonic_cst = std::move(monotonic_cst);
+             for (bool c : categorical) p.categorical.push_back(c ? 1 : 0);
+             p.n_iter_no_change = n_iter_no_change;
+             p.tol = tol;
+             p.random_state = random_state;
+             p.n_threads = n_threads;
+             p.validate();
+             return GradientBoosting(p);
+           }),
+           py::arg("loss"), py::arg("variance_power"), py::arg("learning_rate"), py::arg("max_iter"),
+           py::arg("max_leaf_nodes"), py::arg("max_depth"), py::arg("min_samples_leaf"), py::arg("min_sum_hessian"),
+           py::arg("l2_regularization"), py::arg("max_bins"), py::arg("subsample_for_bins"), py::arg("cat_smooth"),
+           py::arg("max_cat_threshold"), py::arg("monotonic_cst"), py::arg("categorical"),
+           py::arg("n_iter_no_change"), py::arg("tol"), py::arg("random_state"), py::arg("n_threads"))
+      .def("fit", [](GradientBoosting& g, const Array<double>& X, const Array<double>& y, const Array<double>& w,
+                     int n_classes, const Array<double>& X_val, const Array<double>& y_val, const Array<double>& w_val) {
+            auto map = matrix(X, "GradientBoosting.fit");
+            auto vmap = matrix(X_val, "GradientBoosting.fit");
+            auto ys = span1d(y, "GradientBoosting.fit", "y");
+            auto ws = span1d(w, "GradientBoosting.fit", "sample_weight");
+            auto yv = span1d(y_val, "GradientBoosting.fit", "y_val");
+            auto wv = span1d(w_val, "GradientBoosting.fit", "sample_weight_val");
+            py::gil_scoped_release nogil;
+            g.fit(map, ys, ws, n_classes, vmap, yv, wv);
+          }, py::arg("X"), py::arg("y"), py::arg("sample_weight"), py::arg("n_classes"), py::arg("X_val"),
+          py::arg("y_val"), py::arg("sample_weight_val"))
+      .def("raw_predict", [](const GradientBoosting& g, const Array<double>& X, int n_threads, int n_iter) {
+            auto map = matrix(X, "GradientBoosting.predict");
+            RowMatrix<double> out;
+            {
+              py::gil_scoped_release nogil;
+              out = g.raw_predict(map, n_threads, n_iter);
+            }
+            return out;
+          }, py::arg("X"), py::arg("n_threads") = 1, py::arg("n_iter") = -1)
+      .def("contributions", [](const GradientBoosting& g, const Array<double>& X, int n_threads) {
+            auto map = matrix(X, "GradientBoosting.predict_contributions");
+            RowMatrix<double> out;
+            {
+              py::gil_scoped_release nogil;
+              out = g.contributions(map, n_threads);
+            }
+            return out;
+          }, py::arg("X"), py::arg("n_threads") = 1)
+      .def("importances", [](const GradientBoosting& g, bool gain) { return vec(g.importances(gain)); }, py::arg("gain"))
+      .def_property_readonly("n_iter", &GradientBoosting::n_iter)
+      .def_property_readonly("n_trees", &GradientBoosting::n_trees)
+      .def_property_readonly("n_classes", &GradientBoosting::n_classes)
+      .def_property_readonly("n_trees_per_iteration", &GradientBoosting::n_trees_per_iteration)
+      .def_property_readonly("baseline", [](const GradientBoosting& g) { return vec(g.baseline()); })
+      .def_property_readonly("train_score", [](const GradientBoosting& g) { return vec(g.train_score()); })
+      .def_property_readonly("validation_score", [](const GradientBoosting& g) { return vec(g.validation_score()); })
+      .def("n_leaves", &GradientBoosting::n_leaves, py::arg("t"))
+      .def("bin_edges", [](const GradientBoosting& g, Index j) {
+            require(j >= 0 && j < g.n_features(), "GradientBoosting.bin_edges", "feature index out of range");
+            const auto& m = g.bin_mappers()[j];
+            return vec(m.categorical ? m.cats : m.edges);
+          }, py::arg("j"))
+      .def("tree", [](const GradientBoosting& g, Index t) {
+            auto v = g.tree(t);
+            py::dict d;
+            d["feature"] = vec(v.feature);
+            d["children_left"] = vec(v.left);
+            d["children_right"] = vec(v.right);
+            d["threshold"] = vec(v.threshold);
+            d["value"] = vec(v.value);
+            d["gain"] = vec(v.gain);
+            d["count"] = vec(v.count);
+            std::vector<std::uint8_t> ml(v.missing_left.begin(), v.missing_left.end());
+            d["missing_left"] = vec(ml);
+            py::list cl;
+            for (const auto& c : v.cat_left) cl.append(vec(c));
+            d["categories_left"] = cl;
+            return d;
+          }, py::arg("t"))
+      .def("to_json", [](const GradientBoosting& g) { return to_json(g.to_document()); })
+      .def_static("from_json", [](const std::string& text) {
+            return GradientBoosting::from_document(from_json(text, "GradientBoosting"));
           }, py::arg("text"));
 }

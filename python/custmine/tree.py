@@ -473,7 +473,8 @@ class DecisionTreeRegressor(RegressorMixin, _BaseTree):
 def demo_report(out_dir=None, max_depth: int = 3) -> str:
     """Markdown section for ``custmine demo``: a shallow tree that learns the ABC value tier
     from behaviour (recency, frequency, lines per order, tenure) on the bundled Online
-    Retail sample, and its rules.
+    Retail sample, and its rules; then a boosted response model on the bundled bank
+    marketing calls with its top SHAP drivers.
 
     The tier (A/B/C by cumulative monetary value, 80/95 %) is derived from monetary value,
     so monetary itself is left out: the rules describe *behaviour* that separates tiers.
@@ -514,9 +515,53 @@ def demo_report(out_dir=None, max_depth: int = 3) -> str:
         clf.export_rules(target_name="tier", precision=4),
         "```",
     ]
+    text += ["", _boosted_response_section()]
     report = "\n".join(text)
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, "tree_rules.txt"), "w", encoding="utf-8") as f:
             f.write(report + "\n")
     return report
+
+
+def _boosted_response_section(n_explain: int = 1000) -> str:
+    """Boosted response model on the bundled bank marketing calls (``duration`` dropped: it is
+    known only after the call), native categorical features, trained on the first 80 % of
+    the calls in date order and scored on the last 20 %; drivers are mean |TreeSHAP| of the
+    log-odds over the first ``n_explain`` scored calls."""
+    from sklearn.metrics import roc_auc_score
+
+    from .datasets.bank_marketing import load_bank_marketing
+    from .ensemble import GradientBoostingClassifier
+
+    X, y = load_bank_marketing()
+    X = X.copy()
+    for c in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[c]):
+            X[c] = X[c].astype("category")
+    cut = int(0.8 * len(X))
+    gb = GradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=31, early_stopping=False,
+                                    random_state=0, n_jobs=-1).fit(X.iloc[:cut], y.iloc[:cut])
+    Xs, ys = X.iloc[cut:], y.iloc[cut:]
+    auc = roc_auc_score(ys, gb.predict_proba(Xs)[:, 1])
+    phi = gb.predict_contributions(Xs.iloc[:n_explain])[:, :-1]
+    drivers = pd.Series(np.abs(phi).mean(axis=0), index=X.columns).sort_values(ascending=False)
+    signed = pd.Series(phi.mean(axis=0), index=X.columns)
+    lines = [
+        "### Boosted response model (gradient boosting)",
+        "",
+        f"Histogram gradient boosting ({gb.n_iter_} trees x 31 leaves) predicts who subscribes to a term "
+        f"deposit from the {len(X):,} bank-marketing calls bundled with custmine (call duration left out: "
+        f"it is known only after the call). Categorical fields (job, contact, month, poutcome, ...) are used "
+        f"natively. Trained on the first 80 % of calls in date order, ROC AUC {auc:.3f} on the last 20 % "
+        f"(response rate {y.iloc[:cut].mean():.1%} in the training calls, {ys.mean():.1%} in the scored ones: the "
+        "last months of the campaign behave differently, so a date-ordered score is lower than a random split's).",
+        "",
+        f"Top drivers (mean |SHAP| of the log-odds over {min(n_explain, len(Xs)):,} scored calls):",
+        "",
+        "| feature | mean abs SHAP | mean SHAP |",
+        "|---|---|---|",
+    ]
+    for name in drivers.index[:6]:
+        lines.append(f"| {name} | {drivers[name]:.3f} | {signed[name]:+.3f} |")
+    return "\n".join(lines)
