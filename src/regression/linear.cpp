@@ -469,13 +469,16 @@ void Ridge::Params::validate() const {
 
 namespace {
 // Solves the ridge system on whitened, centred data; returns beta.
+// y is centred by ybar (its weighted mean, or 0 without intercept) although the centred
+// columns of X make its mean drop out in exact arithmetic: with a large offset in y, the
+// rounding left in X's centring would otherwise be multiplied by it.
 VectorXd ridge_solve(MatrixView<double> X, VectorView<double> y, const VectorXd& w, const VectorXd& mean,
-                     double alpha, int n_threads) {
+                     double ybar, double alpha, int n_threads) {
   const Index n = X.rows(), p = X.cols();
   if (p <= n) {
     MatrixXd G;
     VectorXd c;
-    detail::centered_gram(X, w, mean, VectorXd(y), false, n_threads, G, c);
+    detail::centered_gram(X, w, mean, VectorXd(y.array() - ybar), false, n_threads, G, c);
     G.diagonal().array() += alpha;
     Eigen::LLT<MatrixXd> llt(G);
     if (alpha > 0 && llt.info() == Eigen::Success) return llt.solve(c);
@@ -485,11 +488,10 @@ VectorXd ridge_solve(MatrixView<double> X, VectorView<double> y, const VectorXd&
   // Dual form: beta = B' (B B' + alpha I)^-1 yw.
   MatrixXd B(n, p);
   VectorXd yw(n);
-  // No need to centre y: B' sqrt(w) = 0 when X is weight-centred, so the y mean drops out.
   for (Index i = 0; i < n; ++i) {
     const double s = std::sqrt(w(i));
     B.row(i) = s * (X.row(i).transpose() - mean).transpose();
-    yw(i) = s * y(i);
+    yw(i) = s * (y(i) - ybar);
   }
   MatrixXd K = B * B.transpose();
   K.diagonal().array() += alpha;
@@ -505,8 +507,9 @@ Ridge& Ridge::fit(MatrixView<double> X, VectorView<double> y, const VectorXd* sa
   params_.validate();
   const VectorXd w = check_fit_input(where, X, y, sample_weight);
   const VectorXd mean = detail::weighted_mean(X, w, params_.fit_intercept);
-  coef = ridge_solve(X, y, w, mean, params_.alpha, params_.n_threads);
-  intercept = params_.fit_intercept ? w.dot(y) / w.sum() - mean.dot(coef) : 0.0;
+  const double ybar = params_.fit_intercept ? w.dot(y) / w.sum() : 0.0;
+  coef = ridge_solve(X, y, w, mean, ybar, params_.alpha, params_.n_threads);
+  intercept = params_.fit_intercept ? ybar - mean.dot(coef) : 0.0;
   fitted_ = true;
   return *this;
 }
@@ -607,7 +610,7 @@ RidgeCVResult ridge_cv(MatrixView<double> X, VectorView<double> y, const VectorX
   if (primal) {
     MatrixXd G;
     VectorXd c;
-    detail::centered_gram(X, w, mean, VectorXd(y), false, n_threads, G, c);
+    detail::centered_gram(X, w, mean, VectorXd(y.array() - ybar), false, n_threads, G, c);
     Eigen::SelfAdjointEigenSolver<MatrixXd> es(G);
     lam = es.eigenvalues().cwiseMax(0.0);
     V = es.eigenvectors();

@@ -288,6 +288,33 @@ def test_lasso_path_and_cv_match_sklearn(bank):
     np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-5)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_enet_cv_kfold_gram_by_subtraction(weighted):
+    # k-fold training Grams come from whole-data sums minus the test fold's; check them
+    # against fits on each training set, on data with large offsets (the sums are taken
+    # about the global mean, so nothing cancels), and against a split that is not k-fold
+    # (ShuffleSplit: folds built one by one).
+    from sklearn.model_selection import KFold, ShuffleSplit
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 8)) * [1, 2, 3, 1, 1, 1, 5, 1] + 1e6
+    y = (X - 1e6) @ rng.normal(size=8) + rng.normal(size=3000) + 5e5
+    w = rng.uniform(0.5, 2.0, 3000) if weighted else None
+    alphas = np.logspace(-3, 0, 6)
+    cv = R.ElasticNetCV(l1_ratio=[0.5], alphas=alphas, cv=KFold(4), tol=1e-12, max_iter=100000)
+    cv.fit(X, y, sample_weight=w)
+    for f, (tr, te) in enumerate(KFold(4).split(X)):
+        for a, alpha in enumerate(np.sort(alphas)[::-1]):
+            m = R.ElasticNet(alpha=alpha, l1_ratio=0.5, tol=1e-12, max_iter=100000)
+            m.fit(X[tr], y[tr], sample_weight=None if w is None else w[tr])
+            e = y[te] - m.predict(X[te])
+            mse = np.average(e * e, weights=None if w is None else w[te])
+            assert cv.mse_path_[a, f] == pytest.approx(mse, rel=1e-7)
+    ss = ShuffleSplit(3, test_size=0.25, random_state=0)
+    ours = R.ElasticNetCV(l1_ratio=0.5, alphas=alphas, cv=ss, tol=1e-12, max_iter=100000).fit(X - 1e6, y)
+    ref = sklm.ElasticNetCV(l1_ratio=0.5, alphas=alphas, cv=ss, tol=1e-12, max_iter=100000).fit(X - 1e6, y)
+    np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
+
+
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
 def test_glms_match_sklearn(spend, alpha):
     X, y = spend
