@@ -450,16 +450,29 @@ EnetCVResult enet_cv(MatrixView<double> X, VectorView<double> y, const VectorXd*
     for (Index a = 0; a < alphas.cols(); ++a) al[a] = alphas(l, a);
     const EnetPath path = run_path(problems[f], al, pp);
     for (bool c : path.converged) conv[task] &= c;
+    // Test errors of every alpha at once: blocks of test rows times the coefficient matrix.
     const auto& te = test[f];
-    for (Index a = 0; a < alphas.cols(); ++a) {
-      double num = 0, den = 0;
-      for (auto i : te) {
-        const double e = y(i) - path.intercepts(a) - X.row(i).dot(path.coefs.row(a));
-        num += w(i) * e * e;
+    const Index A = alphas.cols();
+    const MatrixXd Ct = path.coefs.transpose();  // p x A
+    VectorXd num = VectorXd::Zero(A);
+    double den = 0;
+    constexpr Index kRows = 512;
+    MatrixXd Xb(kRows, p);
+    for (std::size_t r0 = 0; r0 < te.size(); r0 += kRows) {
+      const Index m = std::min<Index>(kRows, static_cast<Index>(te.size() - r0));
+      for (Index j = 0; j < m; ++j) Xb.row(j) = X.row(te[r0 + j]);
+      const MatrixXd pred = Xb.topRows(m) * Ct;  // m x A
+      for (Index j = 0; j < m; ++j) {
+        const Index i = te[r0 + j];
         den += w(i);
+        for (Index a = 0; a < A; ++a) {
+          const double e = y(i) - path.intercepts(a) - pred(j, a);
+          num(a) += w(i) * e * e;
+        }
       }
-      res.mse[l](a, f) = den > 0 ? num / den : std::numeric_limits<double>::quiet_NaN();
     }
+    for (Index a = 0; a < A; ++a)
+      res.mse[l](a, f) = den > 0 ? num(a) / den : std::numeric_limits<double>::quiet_NaN();
   });
   for (char c : conv) res.all_converged &= c != 0;
   return res;
