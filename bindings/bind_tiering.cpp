@@ -82,6 +82,22 @@ CUSTMINE_BIND_FAMILY(tiering) {
         return to_numpy(tiering::assign_segments(rs, fs, ms, bins, table));
       }, py::arg("r"), py::arg("f"), py::arg("m"), py::arg("bins"), py::arg("rules"));
 
+  // RFM scoring of per-customer values computed elsewhere (custmine.spark / custmine.dask
+  // aggregate in the engine and score the small table here, exactly as rfm does).
+  m.def("quantile_scores", [](const Array<double>& values, int bins, const std::string& ties, bool higher_is_better) {
+        constexpr std::string_view w = "quantile_scores";
+        auto v = span1d(values, w, "values");
+        require(bins >= 2 && bins <= 100, w, "bins must be an integer in 2..100 (got ", bins, ")");
+        for (double x : v) require(std::isfinite(x), w, "values must be finite");
+        const auto t = parse_ties(ties);
+        std::vector<std::int32_t> out;
+        {
+          py::gil_scoped_release nogil;
+          out = tiering::quantile_scores(v, bins, t, higher_is_better);
+        }
+        return to_numpy(out);
+      }, py::arg("values"), py::arg("bins"), py::arg("ties"), py::arg("higher_is_better"));
+
   m.def("rfm", [](const Array<std::int64_t>& customer, std::int64_t n_customers, const Array<std::int64_t>& day,
                   const Array<double>& amount, std::optional<Array<std::int64_t>> order, std::int64_t as_of_day,
                   int bins, const std::string& ties, const std::string& monetary, const std::string& returns,

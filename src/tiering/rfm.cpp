@@ -159,6 +159,7 @@ template RfmTable rfm<double>(std::span<const std::int64_t>, std::int64_t, std::
 template RfmTable rfm<float>(std::span<const std::int64_t>, std::int64_t, std::span<const std::int64_t>,
                              std::span<const float>, std::span<const std::int64_t>, std::int64_t,
                              const RfmParams&, const std::vector<SegmentRule>&);
+template std::vector<std::int32_t> quantile_scores<double>(std::span<const double>, int, Ties, bool);
 template std::vector<std::int32_t> pyramid_tiers<double>(std::span<const double>, std::span<const double>);
 template std::vector<std::int32_t> pyramid_tiers<float>(std::span<const float>, std::span<const double>);
 template std::vector<std::int32_t> abc_classes<double>(std::span<const double>, std::span<const double>);

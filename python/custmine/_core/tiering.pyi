@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['QuantileScorer', 'abc', 'assign_segments', 'default_segment_rules', 'factorize_int64', 'pyramid', 'rfm']
+__all__: list[str] = ['QuantileScorer', 'abc', 'assign_segments', 'default_segment_rules', 'factorize_int64', 'pyramid', 'quantile_scores', 'rfm']
 class QuantileScorer:
     @staticmethod
     def from_json(text: str) -> QuantileScorer:
@@ -31,6 +31,8 @@ def default_segment_rules() -> list[tuple[str, int, int, int, int, int, int]]:
 def factorize_int64(ids: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> tuple[numpy.typing.NDArray[numpy.int64], numpy.typing.NDArray[numpy.int64]]:
     ...
 def pyramid(values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], cuts: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> tuple[numpy.typing.NDArray[numpy.int32], dict]:
+    ...
+def quantile_scores(values: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], bins: typing.SupportsInt | typing.SupportsIndex, ties: str, higher_is_better: bool) -> numpy.typing.NDArray[numpy.int32]:
     ...
 def rfm(customer: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], n_customers: typing.SupportsInt | typing.SupportsIndex, day: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], amount: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], order: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None, as_of_day: typing.SupportsInt | typing.SupportsIndex, bins: typing.SupportsInt | typing.SupportsIndex, ties: str, monetary: str, returns: str, rules: collections.abc.Sequence[tuple[str, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]], n_threads: typing.SupportsInt | typing.SupportsIndex) -> dict:
     ...

@@ -1,0 +1,224 @@
+"""Engine-independent parts of custmine.spark and custmine.dask.
+
+Both engines do the same three things: apply a fitted model to pandas batches on the
+workers (the model travels once, as its JSON document or, for pure-Python models, as a
+pickle), aggregate transactions per customer in the engine and score the small result on
+the driver with the same native code as :func:`custmine.tiering.rfm`, and count itemsets
+by the SON algorithm (Savasere, Omiecinski & Navathe 1995, "An efficient algorithm for
+mining association rules in large databases", VLDB). Nothing here imports an engine.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import pickle
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+
+_METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
+_NS_PER_DAY = 86_400 * 10**9
+
+
+# ---------------------------------------------------------------------------------
+# Scoring
+
+
+def model_payload(model, method: str, where: str) -> tuple:
+    """Checks on the driver that `model` is fitted and has `method`; returns what the
+    workers need to rebuild it: ("json", module, class, text) or ("pickle", bytes)."""
+    if method not in _METHODS:
+        raise ValueError(f"{where}: method must be one of {_METHODS}, got {method!r}")
+    if not hasattr(model, method):
+        raise ValueError(f"{where}: {type(model).__name__} has no method {method!r}")
+    try:
+        check_is_fitted(model)
+    except NotFittedError as e:
+        raise ValueError(f"{where}: the model is not fitted ({e})") from None
+    except TypeError:
+        pass  # not an estimator in scikit-learn's sense (e.g. a recommender): its own methods check
+    cls = type(model)
+    if hasattr(model, "to_json") and hasattr(cls, "from_json"):
+        return ("json", cls.__module__, cls.__qualname__, model.to_json())
+    return ("pickle", pickle.dumps(model))
+
+
+@lru_cache(maxsize=8)
+def _rebuild(payload: tuple):
+    # One model per worker process and payload: batches after the first reuse it.
+    if payload[0] == "json":
+        _, module, qualname, text = payload
+        cls = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        return cls.from_json(text)
+    return pickle.loads(payload[1])
+
+
+def feature_names(model, features, columns, where: str) -> list:
+    """The feature columns: given, else the model's feature_names_in_; all must exist."""
+    if features is None:
+        names = getattr(model, "feature_names_in_", None)
+        if names is None:
+            raise ValueError(f"{where}: features=[...] is required (the model was not fitted on named columns)")
+        features = list(names)
+    features = list(features)
+    if not features:
+        raise ValueError(f"{where}: features is empty")
+    missing = [f for f in features if f not in columns]
+    if missing:
+        raise ValueError(f"{where}: missing columns {missing} (the data has {list(columns)})")
+    return features
+
+
+def output_names(model, method: str, output_col: str, width: int) -> list:
+    """One column for a 1-d output; for 2-d, one per class (predict_proba) or index."""
+    if width == 1:
+        return [output_col]
+    classes = getattr(model, "classes_", None)
+    if method == "predict_proba" and classes is not None and len(classes) == width:
+        return [f"{output_col}_{c}" for c in classes]
+    return [f"{output_col}_{j}" for j in range(width)]
+
+
+def apply_batch(pdf: pd.DataFrame, payload: tuple, features: list, method: str, out_cols: list) -> pd.DataFrame:
+    """The model's `method` on one pandas batch, appended as `out_cols` (rows kept in order)."""
+    out = pdf.copy()
+    if len(pdf) == 0:
+        for c in out_cols:
+            out[c] = pd.Series(dtype=np.float64)
+        return out
+    model = _rebuild(payload)
+    res = np.asarray(getattr(model, method)(pdf[features]))
+    res = res.reshape(len(pdf), -1)
+    if res.shape[1] != len(out_cols):
+        raise ValueError(f"{method} returned {res.shape[1]} columns, expected {len(out_cols)}")
+    for j, c in enumerate(out_cols):
+        out[c] = res[:, j]
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# RFM from per-customer aggregates
+
+
+def rfm_from_aggregates(agg: pd.DataFrame, *, customer_name, bins: int, ties: str, monetary: str,
+                        as_of, segments, where: str) -> pd.DataFrame:
+    """Scores per-customer aggregates exactly as custmine.tiering.rfm does.
+
+    `agg` is indexed by customer id with columns last_any, last_purchase (days since the
+    epoch; NaN when the customer has no purchase), frequency and value."""
+    from . import tiering
+    from ._base import as_day
+
+    bins = tiering._check_bins(bins, where)
+    tiering._check_choice(ties, "ties", ("first", "together"), where)
+    tiering._check_choice(monetary, "monetary", ("sum", "mean"), where)
+    rules = tiering._rule_tuples(segments, where)
+    if len(agg) == 0:
+        raise ValueError(f"{where}: transactions is empty")
+    agg = agg.sort_index()  # rfm's customer order: sorted ids (ties="first" breaks ties by it)
+    last_day = int(agg["last_any"].max())
+    if as_of is None:
+        as_of_day = last_day + 1
+    else:
+        as_of_day = as_day(as_of, "as_of", where)
+        if as_of_day < last_day:
+            last = pd.Timestamp(last_day * _NS_PER_DAY).date()
+            asked = pd.Timestamp(as_of_day * _NS_PER_DAY).date()
+            raise ValueError(f"{where}: as_of {asked} is before the last transaction ({last})")
+    last = agg["last_purchase"].where(agg["last_purchase"].notna(), agg["last_any"]).to_numpy(np.int64)
+    recency = as_of_day - last
+    frequency = agg["frequency"].to_numpy(np.int64)
+    value = agg["value"].to_numpy(np.float64)
+    if monetary == "mean":
+        value = np.where(frequency > 0, value / np.maximum(frequency, 1), 0.0)
+    qs = _core.tiering.quantile_scores
+    r = qs(recency.astype(np.float64), bins, ties, False)
+    f = qs(frequency.astype(np.float64), bins, ties, True)
+    m = qs(value, bins, ties, True)
+    table = pd.DataFrame(
+        {"recency": recency, "frequency": frequency, "monetary": value, "r_score": r, "f_score": f, "m_score": m},
+        index=pd.Index(agg.index, name=customer_name),
+    )
+    table["rfm_code"] = tiering._codes(table["r_score"].to_numpy(), table["f_score"].to_numpy(),
+                                       table["m_score"].to_numpy(), bins)
+    table["rfm_score"] = (table["r_score"] + table["f_score"] + table["m_score"]).astype(np.int64)
+    seg = _core.tiering.assign_segments(np.ascontiguousarray(r, np.int32), np.ascontiguousarray(f, np.int32),
+                                        np.ascontiguousarray(m, np.int32), bins, rules)
+    table["segment"] = tiering._segment_labels(seg, rules)
+    table.attrs["as_of"] = pd.Timestamp(as_of_day * _NS_PER_DAY)
+    table.attrs["bins"] = bins
+    return table
+
+
+# ---------------------------------------------------------------------------------
+# SON frequent itemsets
+
+
+def global_min_count(min_support, n: int, where: str) -> int:
+    from .association import _min_count
+
+    if n == 0:
+        raise ValueError(f"{where}: transactions is empty (no transactions)")
+    return _min_count(min_support, n, where)
+
+
+def local_itemsets(pdf: pd.DataFrame, transaction: str, item: str, min_count: int, n_total: int,
+                   max_len) -> list:
+    """SON pass 1 on one partition: itemsets with at least ceil(min_count * n_p / n) local
+    transactions (a globally frequent itemset reaches that share in some partition)."""
+    from .association import frequent_itemsets
+
+    if len(pdf) == 0:
+        return []
+    n_p = pdf[transaction].nunique()
+    local = max(1, math.ceil(min_count * n_p / n_total))
+    res = frequent_itemsets(pdf[[transaction, item]], local, transaction_col=transaction, item_col=item,
+                            max_len=max_len, max_itemsets=None)
+    return list(res["itemsets"])
+
+
+def count_candidates(pdf: pd.DataFrame, transaction: str, item: str, candidates: list) -> np.ndarray:
+    """SON pass 2 on one partition: exact counts of every candidate (tid-set intersections)."""
+    counts = np.zeros(len(candidates), dtype=np.int64)
+    if len(pdf) == 0 or not candidates:
+        return counts
+    tids = {}
+    for it, grp in pdf.groupby(item, sort=False)[transaction]:
+        tids[it] = frozenset(grp.unique())
+    for k, cand in enumerate(candidates):
+        sets = [tids.get(it) for it in cand]
+        if any(s is None for s in sets):
+            continue
+        sets.sort(key=len)
+        acc = set(sets[0])
+        for s in sets[1:]:
+            acc &= s
+            if not acc:
+                break
+        counts[k] = len(acc)
+    return counts
+
+
+def itemsets_frame(candidates: list, counts: np.ndarray, n: int, min_count: int) -> pd.DataFrame:
+    """Frequent candidates as frequent_itemsets' DataFrame, rows sorted by length, then by
+    descending count, then by the sorted item labels (as strings)."""
+    keep = [(c, k) for c, k in zip(candidates, counts) if k >= min_count]
+    keep.sort(key=lambda t: (len(t[0]), -int(t[1]), sorted(map(str, t[0]))))
+    df = pd.DataFrame(
+        {
+            "support": np.array([k for _, k in keep], dtype=np.float64) / float(n),
+            "itemsets": pd.Series([c for c, _ in keep], dtype=object),
+            "length": np.array([len(c) for c, _ in keep], dtype=np.int64),
+            "count": np.array([k for _, k in keep], dtype=np.int64),
+        }
+    )
+    df.attrs["n_transactions"] = int(n)
+    df.attrs["min_count"] = int(min_count)
+    return df

@@ -1,0 +1,141 @@
+"""custmine on Dask: score any fitted model partition by partition, RFM aggregated in the
+engine, and frequent itemsets by the SON algorithm; the same answers as on one machine.
+
+Needs ``pip install custmine[dask]`` (dask[dataframe] and distributed); importing
+``custmine`` never imports Dask. Every function takes a ``dask.dataframe.DataFrame`` and
+checks columns, types and the model on the driver before any task runs. Works with a
+local ``distributed.Client`` or one connected to a cluster's scheduler address.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import _distributed as _d
+
+__all__ = ["predict", "rfm", "frequent_itemsets"]
+
+
+def _dd():
+    try:
+        import dask.dataframe as dd
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("custmine.dask needs Dask: pip install 'custmine[dask]'") from e
+    return dd
+
+
+def _check_frame(df, where: str):
+    dd = _dd()
+    if not isinstance(df, dd.DataFrame):
+        raise ValueError(f"{where}: df must be a dask.dataframe.DataFrame, got {type(df).__name__}")
+
+
+def _require(df, cols: dict, where: str):
+    missing = {arg: c for arg, c in cols.items() if c is not None and c not in df.columns}
+    if missing:
+        raise ValueError(f"{where}: missing columns {missing} (the data has {list(df.columns)})")
+
+
+def predict(model, df, features=None, method="predict", output_col="prediction"):
+    """``df`` with the model's ``method`` output added, computed partition by partition
+    (``map_partitions``); the model is serialised once and rebuilt once per worker.
+
+    One output column named ``output_col``, or for 2-d outputs one per class
+    (``f"{output_col}_{class}"`` for predict_proba) or per index. Rows keep their order and
+    index; a drop-in for dask-ml's ``ParallelPostFit(model).predict(df)``."""
+    where = "custmine.dask.predict"
+    _check_frame(df, where)
+    payload = _d.model_payload(model, method, where)
+    features = _d.feature_names(model, features, df.columns, where)
+    bad = [c for c in features if not (pd.api.types.is_numeric_dtype(df.dtypes[c])
+                                       or isinstance(df.dtypes[c], pd.CategoricalDtype))]
+    if bad and not hasattr(model, "item_names_"):
+        raise ValueError(f"{where}: feature columns {bad} are not numeric (encode them first)")
+    # The output width from one row of the first non-empty partition, computed on the driver.
+    head = df[features].head(1, npartitions=-1)
+    if len(head) == 0:
+        raise ValueError(f"{where}: df has no rows")
+    width = np.asarray(getattr(model, method)(head)).reshape(1, -1).shape[1]
+    out_cols = _d.output_names(model, method, output_col, width)
+    clash = [c for c in out_cols if c in df.columns]
+    if clash:
+        raise ValueError(f"{where}: output columns {clash} already exist in df (choose another output_col)")
+    meta = df._meta.copy()
+    for c in out_cols:
+        meta[c] = pd.Series(dtype=np.float64)
+    return df.map_partitions(_d.apply_batch, payload, features, method, out_cols, meta=meta)
+
+
+def _day_column(s, where: str, arg: str):
+    dd = _dd()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        ts = s
+    elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+        ts = dd.to_datetime(s)
+    else:
+        raise ValueError(f"{where}: {arg} must be datetime64 or date strings, got {s.dtype}")
+    return ts.astype("datetime64[ns]").astype(np.int64) // _d._NS_PER_DAY
+
+
+def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary="sum", returns="net",
+        ties="first", segments=None) -> pd.DataFrame:
+    """:func:`custmine.tiering.rfm` on a Dask DataFrame: per-customer aggregation in Dask
+    (last day, last purchase day, purchases or distinct purchase orders, value), then
+    scoring of the per-customer table on the driver with rfm's own native scorer, so the
+    result (a pandas DataFrame indexed by sorted customer id) equals rfm's on the same rows
+    (monetary up to the order of floating-point additions)."""
+    where = "custmine.dask.rfm"
+    _check_frame(df, where)
+    amount_cols = list(amount) if isinstance(amount, (list, tuple)) else [amount]
+    _require(df, {"customer": customer, "date": date, "order": order,
+                  **{f"amount[{i}]": c for i, c in enumerate(amount_cols)}}, where)
+    for c in amount_cols:
+        if not pd.api.types.is_numeric_dtype(df.dtypes[c]):
+            raise ValueError(f"{where}: amount column {c!r} is not numeric ({df.dtypes[c]})")
+    if returns not in ("net", "exclude"):
+        raise ValueError(f"{where}: returns must be 'net' or 'exclude', got {returns!r}")
+    amt = df[amount_cols[0]].astype(np.float64)
+    for c in amount_cols[1:]:
+        amt = amt * df[c].astype(np.float64)
+    day = _day_column(df[date], where, "date")
+    buy = amt >= 0
+    work = df[[customer]].assign(_day=day, _pday=day.where(buy), _val=amt if returns == "net" else amt.where(buy, 0.0),
+                                 _buy=buy.astype(np.int64), _nan=amt.isna().astype(np.int64))
+    g = work.groupby(customer)
+    agg = g.agg({"_day": "max", "_pday": "max", "_val": "sum", "_buy": "sum", "_nan": "sum"})
+    if order is not None:
+        bought = df[[customer, order]][buy]
+        freq = bought.groupby(customer)[order].nunique()
+        agg = agg.join(freq.rename("_orders"), how="left")
+    agg = agg.compute()
+    if order is not None:
+        agg["_buy"] = agg["_orders"].fillna(0).astype(np.int64)
+    if agg["_nan"].sum() > 0:  # rfm refuses them; a sum would skip them silently
+        raise ValueError(f"{where}: amount contains NaN ({int(agg['_nan'].sum())} rows)")
+    agg = agg.rename(columns={"_day": "last_any", "_pday": "last_purchase", "_val": "value", "_buy": "frequency"})
+    return _d.rfm_from_aggregates(agg, customer_name=customer, bins=bins, ties=ties, monetary=monetary, as_of=as_of,
+                                  segments=segments, where=where)
+
+
+def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -> pd.DataFrame:
+    """Frequent itemsets of a long (transaction, item) Dask DataFrame by SON: rows are
+    shuffled so that each transaction lies in one partition, each partition is mined with
+    custmine at its share of the count threshold, and the union of the local itemsets is
+    counted exactly in a second pass. Equals :func:`custmine.association.frequent_itemsets`
+    (same itemsets and counts; rows ordered by length, count descending, then labels), and
+    :func:`custmine.association.association_rules` takes the result unchanged."""
+    where = "custmine.dask.frequent_itemsets"
+    _check_frame(df, where)
+    _require(df, {"transaction": transaction, "item": item}, where)
+    pairs = df[[transaction, item]].dropna().drop_duplicates().shuffle(on=transaction)
+    n = int(pairs[transaction].nunique().compute())
+    min_count = _d.global_min_count(min_support, n, where)
+    local = pairs.map_partitions(
+        lambda p: pd.Series([_d.local_itemsets(p, transaction, item, min_count, n, max_len)], dtype=object),
+        meta=pd.Series(dtype=object)).compute()
+    candidates = sorted({c for part in local for c in part}, key=lambda s: (len(s), sorted(map(str, s))))
+    counts = pairs.map_partitions(
+        lambda p: pd.Series([_d.count_candidates(p, transaction, item, candidates)], dtype=object),
+        meta=pd.Series(dtype=object)).compute()
+    total = np.sum(np.stack(list(counts)), axis=0) if len(counts) else np.zeros(len(candidates), np.int64)
+    return _d.itemsets_frame(candidates, total, n, min_count)

@@ -1,0 +1,147 @@
+"""custmine.dask on a real distributed LocalCluster with two worker processes (so models and
+functions travel by pickling to other processes): equal to the single-machine results on
+bank marketing, the full Online Retail data and Groceries; bad input fails on the driver."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dd = pytest.importorskip("dask.dataframe", reason="Dask is not installed (pip install 'custmine[dask]')")
+distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
+
+from custmine import association as A  # noqa: E402
+from custmine import dask as cmd  # noqa: E402
+from custmine.classification import LogisticRegression  # noqa: E402
+from custmine.ensemble import RandomForestClassifier  # noqa: E402
+from custmine.tiering import rfm  # noqa: E402
+
+from conftest import shared_path  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    try:
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=40)
+    except Exception as e:  # pragma: no cover - depends on the machine
+        pytest.skip(f"a Dask LocalCluster cannot start here: {e}")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def test_import_custmine_imports_no_engine():
+    code = ("import sys, custmine, custmine.tiering, custmine.association; "
+            "bad = [m for m in ('dask', 'pyspark', 'distributed') if m in sys.modules]; "
+            "sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def bank():
+    df = pd.read_csv(shared_path("bank_marketing", "bank-additional-full.csv"), sep=";")
+    X = df[["age", "campaign", "pdays", "previous", "emp.var.rate", "cons.price.idx", "cons.conf.idx",
+            "euribor3m", "nr.employed"]].astype(float)
+    y = (df["y"] == "yes").astype(int)
+    return X, y
+
+
+def test_predict_equals_single_machine(client, bank):
+    X, y = bank
+    ddf = dd.from_pandas(X, npartitions=5)
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    rf = RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0).fit(X, y)
+    out = cmd.predict(lr, ddf, method="predict_proba", output_col="p").compute()
+    np.testing.assert_array_equal(out[["p_0", "p_1"]].to_numpy(), lr.predict_proba(X))
+    pd.testing.assert_frame_equal(out[X.columns], X)  # input rows unchanged, in order
+    labels = cmd.predict(rf, ddf).compute()["prediction"].to_numpy()
+    np.testing.assert_array_equal(labels, rf.predict(X))
+    # a model without a JSON form travels as a pickle
+    from sklearn.linear_model import LogisticRegression as SkLR
+    sk = SkLR(max_iter=500).fit(X, y)
+    dec = cmd.predict(sk, ddf, features=list(X.columns), method="decision_function", output_col="d").compute()
+    # BLAS sums differ with the batch size: equal to rounding
+    np.testing.assert_allclose(dec["d"].to_numpy(), sk.decision_function(X), rtol=1e-12, atol=1e-12)
+
+
+def test_predict_bad_input_on_driver(client, bank):
+    X, y = bank
+    ddf = dd.from_pandas(X, npartitions=2)
+    with pytest.raises(ValueError, match="not fitted"):
+        cmd.predict(LogisticRegression(), ddf, features=list(X.columns))
+    lr = LogisticRegression(max_iter=200).fit(X, y)
+    with pytest.raises(ValueError, match="missing columns"):
+        cmd.predict(lr, ddf[list(X.columns[:3])])
+    with pytest.raises(ValueError, match="method must be"):
+        cmd.predict(lr, ddf, method="fit")
+    with pytest.raises(ValueError, match="dask.dataframe.DataFrame"):
+        cmd.predict(lr, X)
+    with pytest.raises(ValueError, match="already exist"):
+        cmd.predict(lr, ddf, output_col="age")
+    with pytest.raises(ValueError, match="not numeric"):
+        cmd.predict(lr, ddf.assign(age=ddf["age"].astype(str)))
+
+
+@pytest.fixture(scope="module")
+def retail():
+    df = pd.read_csv(shared_path("online_retail", "online_retail.csv"), dtype={"InvoiceNo": str, "StockCode": str})
+    df = df[df["CustomerID"].notna()].copy()
+    df["CustomerID"] = df["CustomerID"].astype("int64")
+    df["InvoiceDate"] = pd.to_datetime(df["InvoiceDate"])
+    return df
+
+
+@pytest.mark.parametrize("ties", ["first", "together"])
+def test_rfm_equals_single_machine_full_online_retail(client, retail, ties):
+    ddf = dd.from_pandas(retail, npartitions=6)
+    kw = dict(customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"), order="InvoiceNo",
+              ties=ties)
+    ours = cmd.rfm(ddf, **kw)
+    ref = rfm(retail, **kw)
+    assert len(ours) == 4372
+    pd.testing.assert_index_equal(ours.index, ref.index)
+    for col in ["recency", "frequency", "r_score", "f_score", "m_score", "rfm_code", "rfm_score", "segment"]:
+        np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
+    # sums in another order (per partition, then combined): equal to rounding
+    np.testing.assert_allclose(ours["monetary"], ref["monetary"], rtol=1e-12, atol=1e-8)
+    assert ours.attrs["as_of"] == ref.attrs["as_of"]
+
+
+def test_rfm_bad_input(client, retail):
+    ddf = dd.from_pandas(retail.head(1000), npartitions=2)
+    with pytest.raises(ValueError, match="missing columns"):
+        cmd.rfm(ddf, customer="nope", date="InvoiceDate", amount="Quantity")
+    with pytest.raises(ValueError, match="not numeric"):
+        cmd.rfm(ddf, customer="CustomerID", date="InvoiceDate", amount="Description")
+    with pytest.raises(ValueError, match="before the last transaction"):
+        cmd.rfm(ddf, customer="CustomerID", date="InvoiceDate", amount="Quantity", as_of="2000-01-01")
+    nan = retail.head(1000).assign(Quantity=lambda d: d["Quantity"].astype(float).where(d.index != d.index[5]))
+    with pytest.raises(ValueError, match="NaN"):
+        cmd.rfm(dd.from_pandas(nan, npartitions=2), customer="CustomerID", date="InvoiceDate", amount="Quantity")
+
+
+def _as_dict(df):
+    return dict(zip(df["itemsets"], df["count"]))
+
+
+def test_son_frequent_itemsets_equal_single_machine(client):
+    tx = A.read_baskets(shared_path("groceries", "groceries.csv"))
+    rows = [(t, it) for t, basket in enumerate(tx.to_baskets()) for it in basket]
+    long = pd.DataFrame(rows, columns=["tid", "item"])
+    ddf = dd.from_pandas(long, npartitions=4)
+    for support, max_len in [(0.01, None), (0.003, 3)]:
+        ours = cmd.frequent_itemsets(ddf, transaction="tid", item="item", min_support=support, max_len=max_len)
+        ref = A.frequent_itemsets(long, support, transaction_col="tid", item_col="item", max_len=max_len)
+        assert _as_dict(ours) == _as_dict(ref)
+        assert ours.attrs["n_transactions"] == ref.attrs["n_transactions"] == 9835
+        np.testing.assert_allclose(np.sort(ours["support"].to_numpy()), np.sort(ref["support"].to_numpy()))
+    rules = A.association_rules(ours, metric="confidence", min_threshold=0.3)
+    ref_rules = A.association_rules(ref, metric="confidence", min_threshold=0.3)
+    assert len(rules) == len(ref_rules) > 0
+    with pytest.raises(ValueError, match="missing columns"):
+        cmd.frequent_itemsets(ddf, transaction="tid", item="nope")
