@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(g++ cmake make ccache git libeigen3-dev libboost1.81-dev libboost-json1.81-dev
               libgtest-dev libbenchmark-dev)
 missing=()
+# PySpark (custmine.spark and its tests) runs on a Java runtime.
+command -v java >/dev/null 2>&1 || APT_PACKAGES+=(openjdk-17-jre-headless)
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done

@@ -1,0 +1,180 @@
+"""custmine on Apache Spark (PySpark): score any fitted model on Arrow batches, RFM
+aggregated in Spark SQL, and frequent itemsets by the SON algorithm; the same answers as
+on one machine.
+
+Needs ``pip install custmine[spark]`` (pyspark, pyarrow) and a Java runtime; importing
+``custmine`` never imports PySpark. Every function takes a ``pyspark.sql.DataFrame`` and
+checks columns, types and the model on the driver before any task runs. On a cluster, run
+the same calls under ``spark-submit`` with custmine installed on the executors.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import _distributed as _d
+
+__all__ = ["predict", "rfm", "frequent_itemsets"]
+
+
+def _sql():
+    try:
+        from pyspark.sql import DataFrame, functions as F, types as T
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("custmine.spark needs PySpark: pip install 'custmine[spark]'") from e
+    return DataFrame, F, T
+
+
+def _check_frame(df, where: str):
+    DataFrame, _, _ = _sql()
+    if not isinstance(df, DataFrame):
+        raise ValueError(f"{where}: df must be a pyspark.sql.DataFrame, got {type(df).__name__}")
+
+
+def _require(df, cols: dict, where: str):
+    missing = {arg: c for arg, c in cols.items() if c is not None and c not in df.columns}
+    if missing:
+        raise ValueError(f"{where}: missing columns {missing} (the data has {list(df.columns)})")
+
+
+_NUMERIC = ("ByteType", "ShortType", "IntegerType", "LongType", "FloatType", "DoubleType", "DecimalType")
+
+
+def _col(name):
+    """A column by its literal name (backquoted: names may hold dots, as in bank marketing)."""
+    _, F, _ = _sql()
+    return F.col("`" + str(name).replace("`", "``") + "`")
+
+
+def _is_numeric(df, col) -> bool:
+    return type(df.schema[col].dataType).__name__ in _NUMERIC
+
+
+def predict(model, df, features=None, method="predict", output_col="prediction"):
+    """``df`` with the model's ``method`` output added as double column(s), computed by
+    ``mapInPandas`` on Arrow batches. The model is broadcast once (its JSON document, or a
+    pickle for pure-Python models) and rebuilt once per Python worker.
+
+    One output column named ``output_col``, or for 2-d outputs one per class
+    (``f"{output_col}_{class}"`` for predict_proba) or per index."""
+    where = "custmine.spark.predict"
+    _check_frame(df, where)
+    _, F, T = _sql()
+    payload = _d.model_payload(model, method, where)
+    features = _d.feature_names(model, features, df.columns, where)
+    bad = [c for c in features if not _is_numeric(df, c)]
+    if bad:
+        raise ValueError(f"{where}: feature columns {bad} are not numeric (encode them first)")
+    head = df.select(*[_col(c) for c in features]).limit(1).toPandas()
+    if len(head) == 0:
+        raise ValueError(f"{where}: df has no rows")
+    width = np.asarray(getattr(model, method)(head)).reshape(1, -1).shape[1]
+    out_cols = _d.output_names(model, method, output_col, width)
+    clash = [c for c in out_cols if c in df.columns]
+    if clash:
+        raise ValueError(f"{where}: output columns {clash} already exist in df (choose another output_col)")
+    # Arrow batches travel under positional names: Spark resolves dotted names in a
+    # mapInPandas schema as nested fields. The model sees the original names.
+    names = list(df.columns)
+    safe = [f"_cm{j}" for j in range(len(names))]
+    schema = T.StructType([T.StructField(a, f.dataType, f.nullable) for a, f in zip(safe, df.schema.fields)]
+                          + [T.StructField(f"_cmout{j}", T.DoubleType()) for j in range(len(out_cols))])
+    out_safe = [f"_cmout{j}" for j in range(len(out_cols))]
+    shipped = df.sparkSession.sparkContext.broadcast(payload)
+
+    def run(batches):
+        for pdf in batches:
+            pdf.columns = names
+            res = _d.apply_batch(pdf, shipped.value, features, method, out_cols)
+            res.columns = safe + out_safe
+            yield res
+
+    return df.toDF(*safe).mapInPandas(run, schema=schema).toDF(*(names + [str(c) for c in out_cols]))
+
+
+def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary="sum", returns="net",
+        ties="first", segments=None) -> pd.DataFrame:
+    """:func:`custmine.tiering.rfm` on a Spark DataFrame: per-customer aggregation in Spark
+    SQL (last day, last purchase day, purchases or distinct purchase orders, value), then
+    scoring of the per-customer table on the driver with rfm's own native scorer (exact
+    global quantiles, same segment map). Returns a pandas DataFrame indexed by sorted
+    customer id, equal to rfm's (monetary up to the order of floating-point additions)."""
+    where = "custmine.spark.rfm"
+    _check_frame(df, where)
+    _, F, T = _sql()
+    amount_cols = list(amount) if isinstance(amount, (list, tuple)) else [amount]
+    _require(df, {"customer": customer, "date": date, "order": order,
+                  **{f"amount[{i}]": c for i, c in enumerate(amount_cols)}}, where)
+    for c in amount_cols:
+        if not _is_numeric(df, c):
+            raise ValueError(f"{where}: amount column {c!r} is not numeric ({df.schema[c].dataType})")
+    dtype = type(df.schema[date].dataType).__name__
+    if dtype not in ("DateType", "TimestampType", "TimestampNTZType", "StringType"):
+        raise ValueError(f"{where}: date must be a date, timestamp or date string column, got {dtype}")
+    if returns not in ("net", "exclude"):
+        raise ValueError(f"{where}: returns must be 'net' or 'exclude', got {returns!r}")
+    amt = _col(amount_cols[0]).cast("double")
+    for c in amount_cols[1:]:
+        amt = amt * _col(c).cast("double")
+    # whole days since the epoch, as rfm counts them (time of day ignored); timestamps are
+    # read in the session time zone (spark.sql.session.timeZone), so set it to UTC to match
+    # pandas' naive datetimes
+    day = F.datediff(F.to_date(_col(date)), F.lit("1970-01-01").cast("date")).cast("long")
+    work = df.select(_col(customer).alias("_c"), day.alias("_day"), amt.alias("_amt"),
+                     *([_col(order).alias("_o")] if order is not None else []))
+    val = F.col("_amt") if returns == "net" else F.when(F.col("_amt") >= 0, F.col("_amt")).otherwise(0.0)
+    freq = (F.countDistinct(F.when(F.col("_amt") >= 0, F.col("_o"))) if order is not None
+            else F.sum(F.when(F.col("_amt") >= 0, 1).otherwise(0)))
+    agg = (work.groupBy("_c")
+           .agg(F.max("_day").alias("last_any"),
+                F.max(F.when(F.col("_amt") >= 0, F.col("_day"))).alias("last_purchase"),
+                F.sum(val).alias("value"), freq.alias("frequency"),
+                F.sum(F.when(F.isnan("_amt") | F.col("_amt").isNull(), 1).otherwise(0)).alias("_nan"),
+                F.sum(F.when(F.col("_day").isNull(), 1).otherwise(0)).alias("_badday"))
+           .toPandas())
+    if agg["_nan"].sum() > 0:
+        raise ValueError(f"{where}: amount contains NaN or missing values ({int(agg['_nan'].sum())} rows)")
+    if agg["_badday"].sum() > 0:
+        raise ValueError(f"{where}: date has {int(agg['_badday'].sum())} missing or unparseable values")
+    if agg["_c"].isna().any():
+        raise ValueError(f"{where}: customer has missing values")
+    agg = agg.set_index("_c").drop(columns=["_nan", "_badday"])
+    agg["frequency"] = agg["frequency"].astype(np.int64)
+    return _d.rfm_from_aggregates(agg, customer_name=customer, bins=bins, ties=ties, monetary=monetary, as_of=as_of,
+                                  segments=segments, where=where)
+
+
+def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -> pd.DataFrame:
+    """Frequent itemsets of a long (transaction, item) Spark DataFrame by SON: rows are
+    repartitioned by transaction, each partition is mined with custmine at its share of the
+    count threshold, and the union of the local itemsets is broadcast and counted exactly in
+    a second pass. Equals :func:`custmine.association.frequent_itemsets` (same itemsets and
+    counts; rows ordered by length, count descending, then labels)."""
+    where = "custmine.spark.frequent_itemsets"
+    _check_frame(df, where)
+    _, F, T = _sql()
+    _require(df, {"transaction": transaction, "item": item}, where)
+    pairs = (df.select(_col(transaction).alias("t"), _col(item).alias("i")).dropna().dropDuplicates()
+             .repartition("t").cache())
+    try:
+        n = pairs.select("t").distinct().count()
+        min_count = _d.global_min_count(min_support, n, where)
+
+        def mine(rows):
+            pdf = pd.DataFrame(list(rows), columns=["t", "i"])
+            for s in _d.local_itemsets(pdf, "t", "i", min_count, n, max_len):
+                yield (sorted(s, key=str),)
+
+        local = pairs.rdd.mapPartitions(mine).map(lambda r: tuple(r[0])).distinct().collect()
+        candidates = sorted({frozenset(c) for c in local}, key=lambda s: (len(s), sorted(map(str, s))))
+        shipped = df.sparkSession.sparkContext.broadcast(candidates)
+
+        def count(rows):
+            pdf = pd.DataFrame(list(rows), columns=["t", "i"])
+            yield _d.count_candidates(pdf, "t", "i", shipped.value)
+
+        parts = pairs.rdd.mapPartitions(count).collect()
+    finally:
+        pairs.unpersist()
+    total = np.sum(np.stack(parts), axis=0) if parts else np.zeros(len(candidates), np.int64)
+    return _d.itemsets_frame(candidates, total, n, min_count)
