@@ -143,6 +143,9 @@ PUBLISHED = {  # data: {model: AUC}
     "6_cardio": {"HBOS": 0.8351, "IForest": 0.9213},
     "29_Pima": {"HBOS": 0.7000, "IForest": 0.6806, "MCD": 0.6753},
     "40_vowels": {"IForest": 0.7585},
+    # No vowels MCD (published 0.8076): every MCD here (ours 0.70, sklearn/PyOD 0.75 over
+    # seeds 0-4) lands below it; ours reaches a lower determinant than MinCovDet on every seed,
+    # so the gap is the optimum reached, not a fitting error (docs/anomaly.md).
 }
 
 
@@ -382,3 +385,30 @@ def test_demo_report(tmp_path):
     assert "### Customers" in md and "### Orders" in md
     assert (tmp_path / "irregular_records.md").read_text() == md
     assert md.count("typical") >= 20
+
+
+def _threaded(est):
+    return est.set_params(n_jobs=2) if "n_jobs" in est.get_params() else est
+
+
+def _fit_detectors_in_child(queue):
+    X = np.random.default_rng(3).normal(size=(400, 4))
+    queue.put([_threaded(make()).fit(X).score_samples(X).tolist() for make in ALL])
+
+
+def test_fit_fork_fit_again_in_child():
+    """Fitting with threads in the parent, then again in a forked child, must neither hang
+    nor change the scores (the thread pool must not be inherited in a broken state)."""
+    import multiprocessing as mp
+
+    X = np.random.default_rng(3).normal(size=(400, 4))
+    expected = [_threaded(make()).fit(X).score_samples(X) for make in ALL]
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_fit_detectors_in_child, args=(q,))
+    p.start()
+    got = q.get(timeout=120)
+    p.join(timeout=60)
+    assert p.exitcode == 0
+    for name, e, g in zip(IDS, expected, got):
+        np.testing.assert_array_equal(np.asarray(g), e, err_msg=name)
