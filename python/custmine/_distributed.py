@@ -222,3 +222,30 @@ def itemsets_frame(candidates: list, counts: np.ndarray, n: int, min_count: int)
     df.attrs["n_transactions"] = int(n)
     df.attrs["min_count"] = int(min_count)
     return df
+
+
+# ---------------------------------------------------------------------------------
+# CLV summary statistics from customer-day totals
+
+
+def summary_from_customer_days(days: pd.DataFrame, *, customer_name, with_amount: bool, freq, observation_end,
+                               calibration_end, collapse: bool, where: str) -> pd.DataFrame:
+    """custmine.clv.summary_data on the engine's customer-day totals (columns c, day, a).
+
+    summary_data merges the rows of a customer-day before anything else, so running it on the
+    merged rows gives the same table. ``collapse=True`` returns the distinct (frequency,
+    recency, T) rows with a ``count`` column, to fit with ``weights=count``."""
+    from . import clv
+
+    if len(days) == 0:
+        raise ValueError(f"{where}: transactions is empty")
+    frame = pd.DataFrame({customer_name: days["c"].to_numpy(),
+                          "_date": pd.to_datetime(days["day"].to_numpy(np.int64), unit="D"),
+                          "_amount": days["a"].to_numpy(np.float64)})
+    out = clv.summary_data(frame, customer_name, "_date", "_amount" if with_amount else None, freq=freq,
+                           observation_end=observation_end, calibration_end=calibration_end)
+    if not collapse:
+        return out
+    keys = ["frequency", "recency", "T"]
+    return out.groupby(keys, sort=True).size().rename("count").reset_index()
+

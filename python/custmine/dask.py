@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import _distributed as _d
 
-__all__ = ["predict", "rfm", "frequent_itemsets"]
+__all__ = ["predict", "rfm", "summary_data", "frequent_itemsets"]
 
 
 def _dd():
@@ -115,6 +115,28 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
     agg = agg.rename(columns={"_day": "last_any", "_pday": "last_purchase", "_val": "value", "_buy": "frequency"})
     return _d.rfm_from_aggregates(agg, customer_name=customer, bins=bins, ties=ties, monetary=monetary, as_of=as_of,
                                   segments=segments, where=where)
+
+
+def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=None, calibration_end=None,
+                 collapse=False) -> pd.DataFrame:
+    """:func:`custmine.clv.summary_data` on a Dask DataFrame: Dask reduces the rows to one
+    total per customer and purchase day, and the statistics (frequency, recency, T,
+    monetary value; calibration/holdout columns with ``calibration_end``) are computed from
+    those on the driver by summary_data itself, so they are equal. ``collapse=True`` returns
+    the distinct (frequency, recency, T) rows with a ``count``: fit BG/NBD or Pareto/NBD on
+    them with ``weights=count``."""
+    where = "custmine.dask.summary_data"
+    _check_frame(df, where)
+    _require(df, {"customer": customer, "date": date, "amount": amount}, where)
+    if amount is not None and not pd.api.types.is_numeric_dtype(df.dtypes[amount]):
+        raise ValueError(f"{where}: amount column {amount!r} is not numeric ({df.dtypes[amount]})")
+    a = df[amount].astype(np.float64) if amount is not None else 0.0
+    work = df[[customer]].assign(_day=_day_column(df[date], where, "date"), _a=a)
+    days = work.groupby([customer, "_day"])["_a"].sum().reset_index().compute()
+    days = days.rename(columns={customer: "c", "_day": "day", "_a": "a"})
+    return _d.summary_from_customer_days(days, customer_name=customer, with_amount=amount is not None, freq=freq,
+                                         observation_end=observation_end, calibration_end=calibration_end,
+                                         collapse=collapse, where=where)
 
 
 def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -> pd.DataFrame:

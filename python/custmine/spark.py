@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import _distributed as _d
 
-__all__ = ["predict", "rfm", "frequent_itemsets"]
+__all__ = ["predict", "rfm", "summary_data", "frequent_itemsets"]
 
 
 def _sql():
@@ -142,6 +142,34 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
     agg["frequency"] = agg["frequency"].astype(np.int64)
     return _d.rfm_from_aggregates(agg, customer_name=customer, bins=bins, ties=ties, monetary=monetary, as_of=as_of,
                                   segments=segments, where=where)
+
+
+def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=None, calibration_end=None,
+                 collapse=False) -> pd.DataFrame:
+    """:func:`custmine.clv.summary_data` on a Spark DataFrame: Spark reduces the rows to one
+    total per customer and purchase day, and the statistics (frequency, recency, T,
+    monetary value; calibration/holdout columns with ``calibration_end``) are computed from
+    those on the driver by summary_data itself, so they are equal. ``collapse=True`` returns
+    the distinct (frequency, recency, T) rows with a ``count``: fit BG/NBD or Pareto/NBD on
+    them with ``weights=count``."""
+    where = "custmine.spark.summary_data"
+    _check_frame(df, where)
+    _, F, T = _sql()
+    _require(df, {"customer": customer, "date": date, "amount": amount}, where)
+    if amount is not None and not _is_numeric(df, amount):
+        raise ValueError(f"{where}: amount column {amount!r} is not numeric ({df.schema[amount].dataType})")
+    dtype = type(df.schema[date].dataType).__name__
+    if dtype not in ("DateType", "TimestampType", "TimestampNTZType", "StringType"):
+        raise ValueError(f"{where}: date must be a date, timestamp or date string column, got {dtype}")
+    day = F.datediff(F.to_date(_col(date)), F.lit("1970-01-01").cast("date")).cast("long")
+    a = _col(amount).cast("double") if amount is not None else F.lit(0.0)
+    days = (df.select(_col(customer).alias("c"), day.alias("day"), a.alias("a"))
+            .groupBy("c", "day").agg(F.sum("a").alias("a")).toPandas())
+    if days["day"].isna().any():
+        raise ValueError(f"{where}: date has missing or unparseable values")
+    return _d.summary_from_customer_days(days, customer_name=customer, with_amount=amount is not None, freq=freq,
+                                         observation_end=observation_end, calibration_end=calibration_end,
+                                         collapse=collapse, where=where)
 
 
 def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -> pd.DataFrame:

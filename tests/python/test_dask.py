@@ -145,3 +145,37 @@ def test_son_frequent_itemsets_equal_single_machine(client):
     assert len(rules) == len(ref_rules) > 0
     with pytest.raises(ValueError, match="missing columns"):
         cmd.frequent_itemsets(ddf, transaction="tid", item="nope")
+
+
+def _cdnow_master():
+    tx = pd.read_csv(shared_path("cdnow", "CDNOW_master.txt"), sep=r"\s+", header=0,
+                     names=["cust", "date", "n", "amt"], dtype={"date": str})
+    tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
+    return tx
+
+
+def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(client):
+    from custmine import clv
+
+    tx = _cdnow_master()
+    ddf = dd.from_pandas(tx, npartitions=4)
+    ref = clv.summary_data(tx, "cust", "date", "amt", freq="W")
+    ours = cmd.summary_data(ddf, customer="cust", date="date", amount="amt", freq="W")
+    pd.testing.assert_index_equal(ours.index, ref.index)
+    for c in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(ours[c].to_numpy(), ref[c].to_numpy(), err_msg=c)
+    np.testing.assert_allclose(ours["monetary_value"], ref["monetary_value"], rtol=1e-12, atol=1e-9)
+    # calibration / holdout split
+    cal = clv.summary_data(tx, "cust", "date", "amt", freq="W", calibration_end="1997-09-30")
+    ours_cal = cmd.summary_data(ddf, customer="cust", date="date", amount="amt", freq="W",
+                                calibration_end="1997-09-30")
+    np.testing.assert_array_equal(ours_cal["frequency_holdout"].to_numpy(), cal["frequency_holdout"].to_numpy())
+    # BG/NBD on the collapsed table, weighted by counts, equals the fit on every customer
+    small = cmd.summary_data(ddf, customer="cust", date="date", freq="W", collapse=True)
+    assert small["count"].sum() == len(ref) and len(small) < len(ref) / 2
+    full = clv.BetaGeo().fit(ref["frequency"], ref["recency"], ref["T"]).params_
+    fit = clv.BetaGeo().fit(small["frequency"], small["recency"], small["T"], weights=small["count"]).params_
+    for k in full:
+        assert fit[k] == pytest.approx(full[k], rel=1e-6, abs=1e-9), k
+    with pytest.raises(ValueError, match="missing columns"):
+        cmd.summary_data(ddf, customer="cust", date="nope")

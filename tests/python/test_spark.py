@@ -120,3 +120,23 @@ def test_son_frequent_itemsets_equal_single_machine(spark):
     assert ours.attrs["n_transactions"] == 9835
     assert len(A.association_rules(ours, metric="confidence", min_threshold=0.3)) == \
         len(A.association_rules(ref, metric="confidence", min_threshold=0.3))
+
+
+def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(spark):
+    from custmine import clv
+
+    tx = pd.read_csv(shared_path("cdnow", "CDNOW_master.txt"), sep=r"\s+", header=0,
+                     names=["cust", "date", "n", "amt"], dtype={"date": str})
+    tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
+    sdf = spark.createDataFrame(tx)
+    ref = clv.summary_data(tx, "cust", "date", "amt", freq="W")
+    ours = cms.summary_data(sdf, customer="cust", date="date", amount="amt", freq="W")
+    pd.testing.assert_index_equal(ours.index, ref.index)
+    for c in ("frequency", "recency", "T"):
+        np.testing.assert_array_equal(ours[c].to_numpy(), ref[c].to_numpy(), err_msg=c)
+    np.testing.assert_allclose(ours["monetary_value"], ref["monetary_value"], rtol=1e-12, atol=1e-9)
+    small = cms.summary_data(sdf, customer="cust", date="date", freq="W", collapse=True)
+    full = clv.BetaGeo().fit(ref["frequency"], ref["recency"], ref["T"]).params_
+    fit = clv.BetaGeo().fit(small["frequency"], small["recency"], small["T"], weights=small["count"]).params_
+    for k in full:
+        assert fit[k] == pytest.approx(full[k], rel=1e-6, abs=1e-9), k
