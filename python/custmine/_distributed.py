@@ -249,3 +249,28 @@ def summary_from_customer_days(days: pd.DataFrame, *, customer_name, with_amount
     keys = ["frequency", "recency", "T"]
     return out.groupby(keys, sort=True).size().rename("count").reset_index()
 
+
+# ---------------------------------------------------------------------------------
+# Cohort retention from reduced rows
+
+
+def cohort_from_reduced(rows: pd.DataFrame, *, customer_name, order_name, period, kind, with_amount: bool,
+                        returns: str, where: str):
+    """custmine.value.cohort_retention on the engine's reduced rows (columns c, day[, o, a]).
+
+    Merging rows with the same customer, day (and order and sign of the amount) changes
+    nothing cohort_retention counts: activity, first purchase, distinct orders with a
+    purchase, revenue (up to the order of additions)."""
+    from . import value
+
+    if len(rows) == 0:
+        raise ValueError(f"{where}: transactions is empty")
+    frame = pd.DataFrame({customer_name: rows["c"].to_numpy(),
+                          "_date": pd.to_datetime(rows["day"].to_numpy(np.int64), unit="D")})
+    if with_amount:
+        frame["_amount"] = rows["a"].to_numpy(np.float64)
+        frame[order_name] = rows["o"].to_numpy()
+    return value.cohort_retention(frame, customer=customer_name, date="_date", period=period, kind=kind,
+                                  amount="_amount" if with_amount else None,
+                                  order=order_name if with_amount else None, returns=returns)
+

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import _distributed as _d
 
-__all__ = ["predict", "rfm", "summary_data", "frequent_itemsets"]
+__all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets"]
 
 
 def _dd():
@@ -137,6 +137,31 @@ def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=N
     return _d.summary_from_customer_days(days, customer_name=customer, with_amount=amount is not None, freq=freq,
                                          observation_end=observation_end, calibration_end=calibration_end,
                                          collapse=collapse, where=where)
+
+
+def cohort_retention(df, *, customer, date, period="M", kind="classic", amount=None, order=None, returns="net"):
+    """:func:`custmine.value.cohort_retention` on a Dask DataFrame: Dask reduces the rows to
+    one per customer and day (with ``amount``: per customer, day, order and sign, amounts
+    summed), and the cohort matrix is computed from those on the driver by cohort_retention
+    itself, so it is equal. With ``amount``, ``order`` is required (orders are counted as
+    distinct ids; row counts do not survive the reduction)."""
+    where = "custmine.dask.cohort_retention"
+    _check_frame(df, where)
+    _require(df, {"customer": customer, "date": date, "amount": amount, "order": order}, where)
+    if amount is not None and order is None:
+        raise ValueError(f"{where}: with amount, pass order= as well (orders are counted as distinct ids)")
+    if amount is not None and not pd.api.types.is_numeric_dtype(df.dtypes[amount]):
+        raise ValueError(f"{where}: amount column {amount!r} is not numeric ({df.dtypes[amount]})")
+    work = df[[customer]].assign(_day=_day_column(df[date], where, "date"))
+    if amount is None:
+        rows = work.drop_duplicates().compute()
+    else:
+        a = df[amount].astype(np.float64)
+        work = work.assign(_o=df[order], _a=a, _neg=a < 0)
+        rows = work.groupby([customer, "_day", "_o", "_neg"])["_a"].sum().reset_index().compute()
+    rows = rows.rename(columns={customer: "c", "_day": "day", "_o": "o", "_a": "a"})
+    return _d.cohort_from_reduced(rows, customer_name=customer, order_name=order or "_order", period=period, kind=kind,
+                                  with_amount=amount is not None, returns=returns, where=where)
 
 
 def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -> pd.DataFrame:

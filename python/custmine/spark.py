@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import _distributed as _d
 
-__all__ = ["predict", "rfm", "summary_data", "frequent_itemsets"]
+__all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets"]
 
 
 def _sql():
@@ -170,6 +170,34 @@ def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=N
     return _d.summary_from_customer_days(days, customer_name=customer, with_amount=amount is not None, freq=freq,
                                          observation_end=observation_end, calibration_end=calibration_end,
                                          collapse=collapse, where=where)
+
+
+def cohort_retention(df, *, customer, date, period="M", kind="classic", amount=None, order=None, returns="net"):
+    """:func:`custmine.value.cohort_retention` on a Spark DataFrame: Spark reduces the rows to
+    one per customer and day (with ``amount``: per customer, day, order and sign, amounts
+    summed), and the cohort matrix is computed from those on the driver by cohort_retention
+    itself, so it is equal. With ``amount``, ``order`` is required (orders are counted as
+    distinct ids; row counts do not survive the reduction)."""
+    where = "custmine.spark.cohort_retention"
+    _check_frame(df, where)
+    _, F, T = _sql()
+    _require(df, {"customer": customer, "date": date, "amount": amount, "order": order}, where)
+    if amount is not None and order is None:
+        raise ValueError(f"{where}: with amount, pass order= as well (orders are counted as distinct ids)")
+    if amount is not None and not _is_numeric(df, amount):
+        raise ValueError(f"{where}: amount column {amount!r} is not numeric ({df.schema[amount].dataType})")
+    day = F.datediff(F.to_date(_col(date)), F.lit("1970-01-01").cast("date")).cast("long")
+    if amount is None:
+        rows = df.select(_col(customer).alias("c"), day.alias("day")).distinct().toPandas()
+    else:
+        a = _col(amount).cast("double")
+        rows = (df.select(_col(customer).alias("c"), day.alias("day"), _col(order).alias("o"), a.alias("a"),
+                          (a < 0).alias("neg"))
+                .groupBy("c", "day", "o", "neg").agg(F.sum("a").alias("a")).toPandas())
+    if rows["day"].isna().any():
+        raise ValueError(f"{where}: date has missing or unparseable values")
+    return _d.cohort_from_reduced(rows, customer_name=customer, order_name=order or "_order", period=period, kind=kind,
+                                  with_amount=amount is not None, returns=returns, where=where)
 
 
 def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -> pd.DataFrame:

@@ -179,3 +179,20 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(client):
         assert fit[k] == pytest.approx(full[k], rel=1e-6, abs=1e-9), k
     with pytest.raises(ValueError, match="missing columns"):
         cmd.summary_data(ddf, customer="cust", date="nope")
+
+
+def test_cohort_retention_equals_single_machine(client, retail):
+    from custmine.value import cohort_retention
+
+    ddf = dd.from_pandas(retail, npartitions=5)
+    for kw in (dict(period="M"), dict(period="Q", kind="rolling", amount="Quantity", order="InvoiceNo")):
+        ours = cmd.cohort_retention(ddf, customer="CustomerID", date="InvoiceDate", **kw)
+        ref = cohort_retention(retail, customer="CustomerID", date="InvoiceDate", **kw)
+        pd.testing.assert_frame_equal(ours.counts, ref.counts)
+        pd.testing.assert_series_equal(ours.sizes, ref.sizes)
+        cols = [c for c in ref.table.columns if c != "revenue"]
+        pd.testing.assert_frame_equal(ours.table[cols], ref.table[cols])
+        if "revenue" in ref.table:
+            np.testing.assert_allclose(ours.table["revenue"], ref.table["revenue"], rtol=1e-12)
+    with pytest.raises(ValueError, match="pass order"):
+        cmd.cohort_retention(ddf, customer="CustomerID", date="InvoiceDate", amount="Quantity")

@@ -140,3 +140,16 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(spark):
     fit = clv.BetaGeo().fit(small["frequency"], small["recency"], small["T"], weights=small["count"]).params_
     for k in full:
         assert fit[k] == pytest.approx(full[k], rel=1e-6, abs=1e-9), k
+
+
+def test_cohort_retention_equals_single_machine(spark, retail):
+    from custmine.value import cohort_retention
+
+    sdf = spark.createDataFrame(retail[["CustomerID", "InvoiceDate", "Quantity", "InvoiceNo"]])
+    kw = dict(period="M", amount="Quantity", order="InvoiceNo")
+    ours = cms.cohort_retention(sdf, customer="CustomerID", date="InvoiceDate", **kw)
+    ref = cohort_retention(retail, customer="CustomerID", date="InvoiceDate", **kw)
+    pd.testing.assert_frame_equal(ours.counts, ref.counts)
+    cols = [c for c in ref.table.columns if c != "revenue"]
+    pd.testing.assert_frame_equal(ours.table[cols], ref.table[cols])
+    np.testing.assert_allclose(ours.table["revenue"], ref.table["revenue"], rtol=1e-12)
