@@ -344,6 +344,7 @@ def frequent_itemsets(
     transaction_col=None,
     item_col=None,
     item_names=None,
+    itemset_type="frozenset",
 ):
     """Frequent itemsets as a DataFrame with columns ``support``, ``itemsets``
     (frozensets of the original labels), ``length`` and ``count``.
@@ -358,6 +359,9 @@ def frequent_itemsets(
     n_jobs : threads (joblib rule; None = 1). The result does not depend on it.
     max_itemsets : stop with a ValueError past this many itemsets (None = no limit); the
         default 10 million keeps a too-low support from exhausting memory.
+    itemset_type : "frozenset" (mlxtend's convention) or "tuple": tuples of the labels (in the
+        transactions' label order) cost no hashing and about a third of the memory, which
+        matters for outputs of millions of itemsets; :func:`association_rules` takes either.
 
     The row order is deterministic for a given algorithm (it does not depend on n_jobs);
     ``df.attrs["n_transactions"]`` holds the number of transactions.
@@ -378,8 +382,11 @@ def frequent_itemsets(
     max_len_v = _opt_len(max_len, "max_len", where)
     max_sets = _opt_len(max_itemsets, "max_itemsets", where)
     threads = resolve_n_jobs(n_jobs, where)
+    if itemset_type not in ("frozenset", "tuple"):
+        raise ValueError(f"{where}: itemset_type must be 'frozenset' or 'tuple', got {itemset_type!r}")
     res = _native.frequent_itemsets(
-        tx._native, minc, algorithm, kind, min_len_v, max_len_v, threads, max_sets, tx.labels
+        tx._native, minc, algorithm, kind, min_len_v, max_len_v, threads, max_sets, tx.labels,
+        itemset_type == "tuple",
     )
     count = res["count"]
     lengths = np.diff(res["offsets"])

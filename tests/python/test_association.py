@@ -424,3 +424,21 @@ _EXPECTED_FAILURES = {
 )
 def test_sklearn_compat(estimator, check):
     check(estimator)
+
+
+def test_itemsets_as_tuples(groceries):
+    # same itemsets and counts as frozensets; items in the transactions' label order; rules alike
+    order = {label: i for i, label in enumerate(groceries.labels)}
+    fs = A.frequent_itemsets(groceries, 0.005)
+    for alg in ("fpgrowth", "eclat", "apriori"):
+        tu = A.frequent_itemsets(groceries, 0.005, algorithm=alg, itemset_type="tuple")
+        assert all(isinstance(t, tuple) and list(t) == sorted(t, key=order.get) for t in tu["itemsets"])
+        assert dict(zip(map(frozenset, tu["itemsets"]), tu["count"])) == dict(zip(fs["itemsets"], fs["count"]))
+    r1 = A.association_rules(fs, metric="confidence", min_threshold=0.3)
+    r2 = A.association_rules(tu, metric="confidence", min_threshold=0.3)
+    key = lambda r: {(frozenset(a), frozenset(c)): round(v, 12)  # noqa: E731
+                     for a, c, v in zip(r["antecedents"], r["consequents"], r["confidence"])}
+    assert len(r1) > 0 and key(r1) == key(r2)
+    with pytest.raises(ValueError, match="itemset_type"):
+        A.frequent_itemsets(groceries, 0.005, itemset_type="list")
+
