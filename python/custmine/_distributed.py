@@ -29,12 +29,16 @@ _NS_PER_DAY = 86_400 * 10**9
 # Scoring
 
 
-def model_payload(model, method: str, where: str) -> tuple:
+def model_payload(model, method: str, where: str, named: bool = False) -> tuple:
     """Checks on the driver that `model` is fitted and has `method`; returns what the
-    workers need to rebuild it: ("json", module, class, text) or ("pickle", bytes)."""
-    if method not in _METHODS:
+    workers need to rebuild it: ("json", module, class, text) or ("pickle", bytes).
+    With `named` (features given as {parameter: column}), any public scoring method is
+    allowed, e.g. a CLV model's probability_alive."""
+    if not named and method not in _METHODS:
         raise ValueError(f"{where}: method must be one of {_METHODS}, got {method!r}")
-    if not hasattr(model, method):
+    if named and (not isinstance(method, str) or method.startswith("_") or method.startswith("fit")):
+        raise ValueError(f"{where}: method must name a public scoring method, got {method!r}")
+    if not callable(getattr(model, method, None)):
         raise ValueError(f"{where}: {type(model).__name__} has no method {method!r}")
     try:
         check_is_fitted(model)
@@ -60,8 +64,17 @@ def _rebuild(payload: tuple):
     return pickle.loads(payload[1])
 
 
-def feature_names(model, features, columns, where: str) -> list:
-    """The feature columns: given, else the model's feature_names_in_; all must exist."""
+def feature_names(model, features, columns, where: str):
+    """The feature columns: given, else the model's feature_names_in_; all must exist. A dict
+    {parameter: column} passes columns by name to the method (CLV models' frequency, recency,
+    T, ...) and is returned as it is."""
+    if isinstance(features, dict):
+        if not features:
+            raise ValueError(f"{where}: features is empty")
+        missing = [c for c in features.values() if c not in columns]
+        if missing:
+            raise ValueError(f"{where}: missing columns {missing} (the data has {list(columns)})")
+        return dict(features)
     if features is None:
         names = getattr(model, "feature_names_in_", None)
         if names is None:
@@ -86,7 +99,20 @@ def output_names(model, method: str, output_col: str, width: int) -> list:
     return [f"{output_col}_{j}" for j in range(width)]
 
 
-def apply_batch(pdf: pd.DataFrame, payload: tuple, features: list, method: str, out_cols: list) -> pd.DataFrame:
+def columns_of(features) -> list:
+    return list(features.values()) if isinstance(features, dict) else list(features)
+
+
+def call_model(model, pdf: pd.DataFrame, features, method: str, kwargs: dict | None):
+    """model.method on a batch: the feature frame, or named columns for a {parameter: column} dict."""
+    kwargs = kwargs or {}
+    if isinstance(features, dict):
+        return getattr(model, method)(**{p: pdf[c].to_numpy() for p, c in features.items()}, **kwargs)
+    return getattr(model, method)(pdf[features], **kwargs)
+
+
+def apply_batch(pdf: pd.DataFrame, payload: tuple, features, method: str, out_cols: list,
+                kwargs: dict | None = None) -> pd.DataFrame:
     """The model's `method` on one pandas batch, appended as `out_cols` (rows kept in order)."""
     out = pdf.copy()
     if len(pdf) == 0:
@@ -94,7 +120,7 @@ def apply_batch(pdf: pd.DataFrame, payload: tuple, features: list, method: str, 
             out[c] = pd.Series(dtype=np.float64)
         return out
     model = _rebuild(payload)
-    res = np.asarray(getattr(model, method)(pdf[features]))
+    res = np.asarray(call_model(model, pdf, features, method, kwargs))
     res = res.reshape(len(pdf), -1)
     if res.shape[1] != len(out_cols):
         raise ValueError(f"{method} returned {res.shape[1]} columns, expected {len(out_cols)}")

@@ -36,26 +36,32 @@ def _require(df, cols: dict, where: str):
         raise ValueError(f"{where}: missing columns {missing} (the data has {list(df.columns)})")
 
 
-def predict(model, df, features=None, method="predict", output_col="prediction"):
+def predict(model, df, features=None, method="predict", output_col="prediction", method_kwargs=None):
     """``df`` with the model's ``method`` output added, computed partition by partition
     (``map_partitions``); the model is serialised once and rebuilt once per worker.
+
+    ``features`` may also be a dict {parameter: column}: the columns are then passed by name
+    to ``method``, with ``method_kwargs`` — how CLV models score customers, e.g.
+    ``predict(bgf, df, {"frequency": "f", "recency": "r", "T": "T"}, "probability_alive")`` or
+    ``method="conditional_expected_purchases", method_kwargs={"t": 52}``.
 
     One output column named ``output_col``, or for 2-d outputs one per class
     (``f"{output_col}_{class}"`` for predict_proba) or per index. Rows keep their order and
     index; a drop-in for dask-ml's ``ParallelPostFit(model).predict(df)``."""
     where = "custmine.dask.predict"
     _check_frame(df, where)
-    payload = _d.model_payload(model, method, where)
+    payload = _d.model_payload(model, method, where, named=isinstance(features, dict))
     features = _d.feature_names(model, features, df.columns, where)
-    bad = [c for c in features if not (pd.api.types.is_numeric_dtype(df.dtypes[c])
+    cols = _d.columns_of(features)
+    bad = [c for c in cols if not (pd.api.types.is_numeric_dtype(df.dtypes[c])
                                        or isinstance(df.dtypes[c], pd.CategoricalDtype))]
     if bad and not hasattr(model, "item_names_"):
         raise ValueError(f"{where}: feature columns {bad} are not numeric (encode them first)")
     # The output width from one row of the first non-empty partition, computed on the driver.
-    head = df[features].head(1, npartitions=-1)
+    head = df[cols].head(1, npartitions=-1)
     if len(head) == 0:
         raise ValueError(f"{where}: df has no rows")
-    width = np.asarray(getattr(model, method)(head)).reshape(1, -1).shape[1]
+    width = np.asarray(_d.call_model(model, head, features, method, method_kwargs)).reshape(1, -1).shape[1]
     out_cols = _d.output_names(model, method, output_col, width)
     clash = [c for c in out_cols if c in df.columns]
     if clash:
@@ -63,7 +69,7 @@ def predict(model, df, features=None, method="predict", output_col="prediction")
     meta = df._meta.copy()
     for c in out_cols:
         meta[c] = pd.Series(dtype=np.float64)
-    return df.map_partitions(_d.apply_batch, payload, features, method, out_cols, meta=meta)
+    return df.map_partitions(_d.apply_batch, payload, features, method, out_cols, method_kwargs, meta=meta)
 
 
 def _day_column(s, where: str, arg: str):

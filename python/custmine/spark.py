@@ -50,25 +50,31 @@ def _is_numeric(df, col) -> bool:
     return type(df.schema[col].dataType).__name__ in _NUMERIC
 
 
-def predict(model, df, features=None, method="predict", output_col="prediction"):
+def predict(model, df, features=None, method="predict", output_col="prediction", method_kwargs=None):
     """``df`` with the model's ``method`` output added as double column(s), computed by
     ``mapInPandas`` on Arrow batches. The model is broadcast once (its JSON document, or a
     pickle for pure-Python models) and rebuilt once per Python worker.
+
+    ``features`` may also be a dict {parameter: column}: the columns are then passed by name
+    to ``method``, with ``method_kwargs`` — how CLV models score customers, e.g.
+    ``predict(bgf, df, {"frequency": "f", "recency": "r", "T": "T"}, "probability_alive")`` or
+    ``method="conditional_expected_purchases", method_kwargs={"t": 52}``.
 
     One output column named ``output_col``, or for 2-d outputs one per class
     (``f"{output_col}_{class}"`` for predict_proba) or per index."""
     where = "custmine.spark.predict"
     _check_frame(df, where)
     _, F, T = _sql()
-    payload = _d.model_payload(model, method, where)
+    payload = _d.model_payload(model, method, where, named=isinstance(features, dict))
     features = _d.feature_names(model, features, df.columns, where)
-    bad = [c for c in features if not _is_numeric(df, c)]
+    cols = _d.columns_of(features)
+    bad = [c for c in cols if not _is_numeric(df, c)]
     if bad:
         raise ValueError(f"{where}: feature columns {bad} are not numeric (encode them first)")
-    head = df.select(*[_col(c) for c in features]).limit(1).toPandas()
+    head = df.select(*[_col(c) for c in cols]).limit(1).toPandas()
     if len(head) == 0:
         raise ValueError(f"{where}: df has no rows")
-    width = np.asarray(getattr(model, method)(head)).reshape(1, -1).shape[1]
+    width = np.asarray(_d.call_model(model, head, features, method, method_kwargs)).reshape(1, -1).shape[1]
     out_cols = _d.output_names(model, method, output_col, width)
     clash = [c for c in out_cols if c in df.columns]
     if clash:
@@ -85,7 +91,7 @@ def predict(model, df, features=None, method="predict", output_col="prediction")
     def run(batches):
         for pdf in batches:
             pdf.columns = names
-            res = _d.apply_batch(pdf, shipped.value, features, method, out_cols)
+            res = _d.apply_batch(pdf, shipped.value, features, method, out_cols, method_kwargs)
             res.columns = safe + out_safe
             yield res
 

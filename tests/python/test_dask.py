@@ -196,3 +196,22 @@ def test_cohort_retention_equals_single_machine(client, retail):
             np.testing.assert_allclose(ours.table["revenue"], ref.table["revenue"], rtol=1e-12)
     with pytest.raises(ValueError, match="pass order"):
         cmd.cohort_retention(ddf, customer="CustomerID", date="InvoiceDate", amount="Quantity")
+
+
+def test_predict_clv_model_by_named_columns(client):
+    # CLV models score customers from named arrays: P(alive) and expected purchases per customer
+    from custmine import clv
+
+    s = clv.summary_data(_cdnow_master(), "cust", "date", "amt", freq="W")
+    bgf = clv.BetaGeo().fit(s["frequency"], s["recency"], s["T"])
+    cols = {"frequency": "frequency", "recency": "recency", "T": "T"}
+    ddf = dd.from_pandas(s.reset_index(), npartitions=3)
+    out = cmd.predict(bgf, ddf, cols, method="probability_alive", output_col="p_alive").compute()
+    np.testing.assert_array_equal(out["p_alive"].to_numpy(),
+                                  np.asarray(bgf.probability_alive(s["frequency"], s["recency"], s["T"])))
+    exp = cmd.predict(bgf, ddf, cols, method="conditional_expected_purchases", output_col="e",
+                      method_kwargs={"t": 39}).compute()
+    np.testing.assert_array_equal(exp["e"].to_numpy(), np.asarray(
+        bgf.conditional_expected_purchases(39, s["frequency"], s["recency"], s["T"])))
+    with pytest.raises(ValueError, match="public scoring method"):
+        cmd.predict(bgf, ddf, cols, method="_private")

@@ -153,3 +153,18 @@ def test_cohort_retention_equals_single_machine(spark, retail):
     cols = [c for c in ref.table.columns if c != "revenue"]
     pd.testing.assert_frame_equal(ours.table[cols], ref.table[cols])
     np.testing.assert_allclose(ours.table["revenue"], ref.table["revenue"], rtol=1e-12)
+
+
+def test_predict_clv_model_by_named_columns(spark):
+    from custmine import clv
+
+    tx = pd.read_csv(shared_path("cdnow", "CDNOW_master.txt"), sep=r"\s+", header=0,
+                     names=["cust", "date", "n", "amt"], dtype={"date": str})
+    tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
+    s = clv.summary_data(tx, "cust", "date", "amt", freq="W")
+    bgf = clv.BetaGeo().fit(s["frequency"], s["recency"], s["T"])
+    sdf = spark.createDataFrame(s.reset_index())
+    out = cms.predict(bgf, sdf, {"frequency": "frequency", "recency": "recency", "T": "T"},
+                      method="probability_alive", output_col="p_alive").toPandas().set_index("cust").sort_index()
+    np.testing.assert_array_equal(out["p_alive"].to_numpy(),
+                                  np.asarray(bgf.probability_alive(s["frequency"], s["recency"], s["T"])))
