@@ -215,9 +215,12 @@ class LogisticRegression(_ClassifierBase):
         return self.classes_[np.asarray(self._native.predict(X))]
 
     def summary(self, alpha=0.05) -> pd.DataFrame:
-        """statsmodels-style coefficient table of an unpenalised binary fit.
+        """statsmodels-style coefficient table of an unpenalised fit.
 
-        Index: ``const`` (when fitted with an intercept) and the feature names. Columns:
+        Index: ``const`` (when fitted with an intercept) and the feature names; for more than
+        two classes a (class, term) MultiIndex with one block per class against the first
+        class ``classes_[0]`` (statsmodels' MNLogit parameterisation; odds ratios are then
+        relative risk ratios against that class). Columns:
         ``coef``, ``std_err`` (from the inverse observed information), ``z``, ``p_value``
         (two-sided Wald test), ``ci_low`` / ``ci_high`` (1 - alpha Wald interval),
         ``odds_ratio`` = exp(coef) and ``or_ci_low`` / ``or_ci_high``. Sample weights
@@ -228,9 +231,13 @@ class LogisticRegression(_ClassifierBase):
         d = self._native.inference(float(alpha))
         names = (list(map(str, self.feature_names_in_)) if hasattr(self, "feature_names_in_")
                  else [f"x{j}" for j in range(self.n_features_in_)])
-        index = (["const"] if self.fit_intercept else []) + names
-        t = pd.DataFrame({k: d[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")},
-                         index=pd.Index(index, name="term"))
+        terms = (["const"] if self.fit_intercept else []) + names
+        if len(self.classes_) > 2:
+            # one block per class against classes_[0], as statsmodels' MNLogit
+            index = pd.MultiIndex.from_product([list(self.classes_[1:]), terms], names=["class", "term"])
+        else:
+            index = pd.Index(terms, name="term")
+        t = pd.DataFrame({k: d[k] for k in ("coef", "std_err", "z", "p_value", "ci_low", "ci_high")}, index=index)
         t["odds_ratio"] = np.exp(t["coef"])
         t["or_ci_low"] = np.exp(t["ci_low"])
         t["or_ci_high"] = np.exp(t["ci_high"])

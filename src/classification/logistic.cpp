@@ -540,8 +540,14 @@ LogisticRegression& LogisticRegression::fit(MatrixView<double> X, std::span<cons
   grad_norm_ = r.grad_norm;
   solver_used_ = solver;
   cov_.resize(0, 0);
-  if (params_.penalty == Penalty::None && P.ke == 1) {
-    MatrixXd H = hessian(P, theta) * S;  // unscaled observed information
+  // (K-1)(p+1) parameters: beyond 4,000 the information matrix (and its O(n d^2) cost) is
+  // not worth building for a table nobody reads; summary() then says so.
+  if (params_.penalty == Penalty::None && (P.ke == 1 || (P.ke - 1) * P.cols <= 4000)) {
+    // Unscaled observed information. Multinomial: the reference-class model (class 0's
+    // coefficients fixed at 0, as statsmodels' MNLogit) has the same probabilities, and its
+    // information is the full one restricted to the blocks of classes 1..K-1.
+    MatrixXd H = hessian(P, theta) * S;
+    if (P.ke > 1) H = MatrixXd(H.bottomRightCorner((P.ke - 1) * P.cols, (P.ke - 1) * P.cols));
     Eigen::SelfAdjointEigenSolver<MatrixXd> es(H);
     const auto& ev = es.eigenvalues();
     if (ev.minCoeff() > 1e-10 * std::max(1.0, ev.maxCoeff()))
@@ -601,8 +607,9 @@ LogisticInference LogisticRegression::inference(double alpha) const {
   if (!is_fitted()) fail<NotFittedError>(where, "this LogisticRegression is not fitted yet");
   require(params_.penalty == Penalty::None, where,
           "standard errors need an unpenalised fit (penalty='none'); penalised estimates are biased");
-  require(n_classes_ == 2, where, "summary() covers binary fits; this model has ", n_classes_, " classes");
   require(alpha > 0 && alpha < 1, where, "alpha must be in (0, 1) (got ", alpha, ")");
+  require(n_classes_ == 2 || (n_classes_ - 1) * (coef_.cols() + (params_.fit_intercept ? 1 : 0)) <= 4000, where,
+          "summary() of a multinomial fit covers at most 4,000 parameters ((classes - 1) x (features + 1))");
   require(cov_.size() > 0, where,
           "the information matrix is singular (collinear columns, e.g. every level of a one-hot encoding "
           "next to the intercept, or a separated class); drop a level per feature");
@@ -620,8 +627,18 @@ LogisticInference LogisticRegression::inference(double alpha) const {
     out.ci_low.push_back(c - q * se);
     out.ci_high.push_back(c + q * se);
   };
-  if (fi) add(intercept_(0), cov_(p, p));  // theta order is [w, b]; report the intercept first
-  for (Index j = 0; j < p; ++j) add(coef_(0, j), cov_(j, j));
+  const Index c = p + (fi ? 1 : 0);
+  if (n_classes_ == 2) {
+    if (fi) add(intercept_(0), cov_(p, p));  // theta order is [w, b]; report the intercept first
+    for (Index j = 0; j < p; ++j) add(coef_(0, j), cov_(j, j));
+    return out;
+  }
+  // Multinomial: class k = 1..K-1 against class 0 (the symmetric coefficients' differences).
+  for (Index k = 1; k < n_classes_; ++k) {
+    const Index o = (k - 1) * c;
+    if (fi) add(intercept_(k) - intercept_(0), cov_(o + p, o + p));
+    for (Index j = 0; j < p; ++j) add(coef_(k, j) - coef_(0, j), cov_(o + j, o + j));
+  }
   return out;
 }
 
@@ -685,12 +702,12 @@ LogisticRegression LogisticRegression::from_document(const ModelDocument& doc) {
   auto cov = json_doubles(doc.state, "covariance", where);
   if (static_cast<Index>(coef.size()) != ke * nf) fail<SerializationError>(where, "field 'coef' has the wrong length");
   if (static_cast<Index>(icpt.size()) != ke) fail<SerializationError>(where, "field 'intercept' has the wrong length");
-  const Index c = nf + (p.fit_intercept ? 1 : 0);
-  if (!cov.empty() && static_cast<Index>(cov.size()) != c * c)
+  const Index c = nf + (p.fit_intercept ? 1 : 0), cc = (k == 2 ? 1 : k - 1) * c;  // reference-class blocks
+  if (!cov.empty() && static_cast<Index>(cov.size()) != cc * cc)
     fail<SerializationError>(where, "field 'covariance' has the wrong length");
   m.coef_ = Eigen::Map<RowMatrix<double>>(coef.data(), ke, nf);
   m.intercept_ = Eigen::Map<Vector<double>>(icpt.data(), ke);
-  if (!cov.empty()) m.cov_ = Eigen::Map<RowMatrix<double>>(cov.data(), c, c);
+  if (!cov.empty()) m.cov_ = Eigen::Map<RowMatrix<double>>(cov.data(), cc, cc);
   if (!m.coef_.allFinite() || !m.intercept_.allFinite()) fail<SerializationError>(where, "coefficients must be finite");
   m.n_classes_ = k;
   m.n_iter_ = static_cast<int>(std::clamp<std::int64_t>(json_int(doc.state, "n_iter", where), 0, 1 << 30));

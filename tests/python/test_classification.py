@@ -312,3 +312,29 @@ def test_fit_after_fork():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_multinomial_summary_equals_statsmodels_mnlogit():
+    # bank marketing's marital status (married / single / divorced) from three customer features:
+    # coefficients of each class against the first (divorced) and their standard errors equal
+    # statsmodels' MNLogit (Newton, same data) to 1e-7; the table survives a JSON round trip.
+    sm = pytest.importorskip("statsmodels.api", reason="statsmodels is the reference for summary()")
+    df = pd.read_csv(shared_path("bank_marketing", "bank-additional-full.csv"), sep=";")
+    df = df[df["marital"] != "unknown"].head(6000)
+    X = df[["age", "campaign", "euribor3m"]].astype(float)
+    X = (X - X.mean()) / X.std()
+    y = df["marital"]
+    m = LogisticRegression(penalty=None, tol=1e-10, max_iter=1000).fit(X, y)
+    t = m.summary()
+    assert list(t.index.get_level_values("class").unique()) == list(m.classes_[1:])
+    codes = pd.Categorical(y, categories=m.classes_).codes
+    ref = sm.MNLogit(codes, sm.add_constant(X)).fit(method="newton", disp=0, maxiter=100)
+    k = len(m.classes_) - 1
+    np.testing.assert_allclose(t["coef"].to_numpy().reshape(k, -1), ref.params.to_numpy().T, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(t["std_err"].to_numpy().reshape(k, -1), ref.bse.to_numpy().T, rtol=1e-7)
+    np.testing.assert_allclose(t["p_value"].to_numpy().reshape(k, -1), ref.pvalues.to_numpy().T,
+                               rtol=1e-6, atol=1e-12)
+    back = LogisticRegression.from_json(m.to_json())
+    pd.testing.assert_frame_equal(back.summary(), t)
+    with pytest.raises(ValueError, match="unpenalised"):
+        LogisticRegression().fit(X, y).summary()

@@ -79,7 +79,9 @@ class LogisticRegression {
   /// Most probable class code per row.
   [[nodiscard]] std::vector<std::int64_t> predict(MatrixView<double> X) const;
 
-  /// Wald inference for an unpenalised binary fit; alpha sets the (1 - alpha) interval.
+  /// Wald inference for an unpenalised fit; alpha sets the (1 - alpha) interval. Binary:
+  /// [intercept, features]. Multinomial: for each class k = 1..K-1 against class 0 (statsmodels'
+  /// MNLogit parameterisation), [intercept, features] of coef_k - coef_0.
   [[nodiscard]] LogisticInference inference(double alpha = 0.05) const;
 
   [[nodiscard]] const Params& params() const { return params_; }
