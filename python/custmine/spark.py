@@ -206,6 +206,12 @@ def cohort_retention(df, *, customer, date, period="M", kind="classic", amount=N
                                   with_amount=amount is not None, returns=returns, where=where)
 
 
+def _joined(batches) -> pd.DataFrame:
+    """A partition's Arrow batches as one frame (an empty partition gives an empty frame)."""
+    frames = list(batches)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"t": [], "i": []})
+
+
 def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -> pd.DataFrame:
     """Frequent itemsets of a long (transaction, item) Spark DataFrame by SON: rows are
     repartitioned by transaction, each partition is mined with custmine at its share of the
@@ -222,20 +228,26 @@ def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -
         n = pairs.select("t").distinct().count()
         min_count = _d.global_min_count(min_support, n, where)
 
-        def mine(rows):
-            pdf = pd.DataFrame(list(rows), columns=["t", "i"])
-            for s in _d.local_itemsets(pdf, "t", "i", min_count, n, max_len):
-                yield (sorted(s, key=str),)
+        # Both passes run on Arrow batches (mapInPandas): a partition's batches are joined,
+        # and each partition answers with one pickled blob (itemsets may hold any label type).
+        import pickle
 
-        local = pairs.rdd.mapPartitions(mine).map(lambda r: tuple(r[0])).distinct().collect()
-        candidates = sorted({frozenset(c) for c in local}, key=lambda s: (len(s), sorted(map(str, s))))
+        blob = T.StructType([T.StructField("blob", T.BinaryType())])
+
+        def mine(batches):
+            pdf = _joined(batches)
+            found = _d.local_itemsets(pdf, "t", "i", min_count, n, max_len)
+            yield pd.DataFrame({"blob": [pickle.dumps(found)]})
+
+        local = [pickle.loads(r["blob"]) for r in pairs.mapInPandas(mine, schema=blob).collect()]
+        candidates = sorted({c for part in local for c in part}, key=lambda s: (len(s), sorted(map(str, s))))
         shipped = df.sparkSession.sparkContext.broadcast(candidates)
 
-        def count(rows):
-            pdf = pd.DataFrame(list(rows), columns=["t", "i"])
-            yield _d.count_candidates(pdf, "t", "i", shipped.value)
+        def count(batches):
+            pdf = _joined(batches)
+            yield pd.DataFrame({"blob": [pickle.dumps(_d.count_candidates(pdf, "t", "i", shipped.value))]})
 
-        parts = pairs.rdd.mapPartitions(count).collect()
+        parts = [pickle.loads(r["blob"]) for r in pairs.mapInPandas(count, schema=blob).collect()]
     finally:
         pairs.unpersist()
     total = np.sum(np.stack(parts), axis=0) if parts else np.zeros(len(candidates), np.int64)
