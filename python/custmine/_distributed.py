@@ -300,3 +300,26 @@ def cohort_from_reduced(rows: pd.DataFrame, *, customer_name, order_name, period
                                   amount="_amount" if with_amount else None,
                                   order=order_name if with_amount else None, returns=returns)
 
+
+# ---------------------------------------------------------------------------------
+# Cross-sell recommendations per basket
+
+
+def recommend_batch(pdf: pd.DataFrame, payload: tuple, transaction: str, item: str, k: int, mode: str) -> pd.DataFrame:
+    """Top-k recommendations for every basket (transaction) of a partition: long rows
+    transaction, rank, item, score, rule (as CrossSellRecommender.recommend_many)."""
+    cols = {transaction: pdf[transaction].iloc[:0], "rank": np.zeros(0, np.int64), "recommended": pdf[item].iloc[:0],
+            "score": np.zeros(0), "rule": np.zeros(0, np.int64)}
+    if len(pdf) == 0:
+        return pd.DataFrame(cols)
+    model = _rebuild(payload)
+    groups = pdf.groupby(transaction, sort=True)[item]
+    tids = list(groups.groups.keys())
+    baskets = [list(v) for _, v in groups]
+    res = model.recommend_many(baskets, k, mode=mode)
+    out = pd.DataFrame({transaction: np.asarray(tids, dtype=object)[res["basket"].to_numpy()] if len(res) else [],
+                        "rank": res["rank"].to_numpy(np.int64), "recommended": res["item"].to_numpy(),
+                        "score": res["score"].to_numpy(np.float64), "rule": res["rule"].to_numpy(np.int64)})
+    out[transaction] = out[transaction].astype(pdf[transaction].dtype)
+    return out
+

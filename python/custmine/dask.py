@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import _distributed as _d
 
-__all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets"]
+__all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets", "recommend"]
 
 
 def _dd():
@@ -192,3 +192,24 @@ def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -
         meta=pd.Series(dtype=object)).compute()
     total = np.sum(np.stack(list(counts)), axis=0) if len(counts) else np.zeros(len(candidates), np.int64)
     return _d.itemsets_frame(candidates, total, n, min_count)
+
+
+def recommend(model, df, *, transaction, item, k=5, mode="cross"):
+    """Cross-sell (or up-sell) recommendations for every basket of a long (transaction, item)
+    Dask DataFrame with a fitted :class:`custmine.association.CrossSellRecommender`: rows are
+    shuffled so that each basket lies in one partition, and each partition is scored by the
+    model's native ``recommend_many`` (the model shipped once). Returns a Dask DataFrame of
+    long rows ``transaction``, ``rank`` (1..k), ``recommended``, ``score``, ``rule``; equal to
+    ``model.recommend_many`` on the same baskets."""
+    where = "custmine.dask.recommend"
+    _check_frame(df, where)
+    _require(df, {"transaction": transaction, "item": item}, where)
+    if not hasattr(model, "recommend_many"):
+        raise ValueError(f"{where}: model must be a fitted CrossSellRecommender, got {type(model).__name__}")
+    payload = _d.model_payload(model, "recommend_many", where, named=True)
+    meta = pd.DataFrame({transaction: df._meta[transaction], "rank": pd.Series(dtype=np.int64),
+                         "recommended": df._meta[item].iloc[:0], "score": pd.Series(dtype=np.float64),
+                         "rule": pd.Series(dtype=np.int64)})
+    pairs = df[[transaction, item]].dropna().shuffle(on=transaction)
+    return pairs.map_partitions(_d.recommend_batch, payload, transaction, item, k, mode, meta=meta)
+

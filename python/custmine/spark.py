@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import _distributed as _d
 
-__all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets"]
+__all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets", "recommend"]
 
 
 def _sql():
@@ -252,3 +252,32 @@ def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -
         pairs.unpersist()
     total = np.sum(np.stack(parts), axis=0) if parts else np.zeros(len(candidates), np.int64)
     return _d.itemsets_frame(candidates, total, n, min_count)
+
+
+def recommend(model, df, *, transaction, item, k=5, mode="cross"):
+    """Cross-sell (or up-sell) recommendations for every basket of a long (transaction, item)
+    Spark DataFrame with a fitted :class:`custmine.association.CrossSellRecommender`: rows are
+    repartitioned by transaction and each partition is scored on Arrow batches by the model's
+    native ``recommend_many`` (the model broadcast once). Returns a Spark DataFrame of long rows
+    ``transaction``, ``rank`` (1..k), ``recommended``, ``score``, ``rule``; equal to
+    ``model.recommend_many`` on the same baskets."""
+    where = "custmine.spark.recommend"
+    _check_frame(df, where)
+    _, F, T = _sql()
+    _require(df, {"transaction": transaction, "item": item}, where)
+    if not hasattr(model, "recommend_many"):
+        raise ValueError(f"{where}: model must be a fitted CrossSellRecommender, got {type(model).__name__}")
+    payload = _d.model_payload(model, "recommend_many", where, named=True)
+    shipped = df.sparkSession.sparkContext.broadcast(payload)
+    schema = T.StructType([T.StructField("t", df.schema[transaction].dataType), T.StructField("rank", T.LongType()),
+                           T.StructField("recommended", df.schema[item].dataType),
+                           T.StructField("score", T.DoubleType()), T.StructField("rule", T.LongType())])
+
+    def run(batches):
+        pdf = pd.concat(list(batches) or [pd.DataFrame({"t": [], "i": []})], ignore_index=True)
+        out = _d.recommend_batch(pdf, shipped.value, "t", "i", k, mode)
+        yield out
+
+    pairs = df.select(_col(transaction).alias("t"), _col(item).alias("i")).dropna().repartition("t")
+    return pairs.mapInPandas(run, schema=schema).withColumnRenamed("t", str(transaction))
+

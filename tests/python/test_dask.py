@@ -215,3 +215,20 @@ def test_predict_clv_model_by_named_columns(client):
         bgf.conditional_expected_purchases(39, s["frequency"], s["recency"], s["T"])))
     with pytest.raises(ValueError, match="public scoring method"):
         cmd.predict(bgf, ddf, cols, method="_private")
+
+
+def test_recommend_per_basket_equals_single_machine(client):
+    # a recommender fitted on Groceries scores every basket on Dask as recommend_many does
+    tx = A.read_baskets(shared_path("groceries", "groceries.csv"))
+    baskets = tx.to_baskets()
+    rec = A.CrossSellRecommender(min_support=0.005, min_confidence=0.2).fit(baskets)
+    sample = baskets[:3000]
+    long = pd.DataFrame([(t, it) for t, b in enumerate(sample) for it in b], columns=["tid", "item"])
+    ours = cmd.recommend(rec, dd.from_pandas(long, npartitions=4), transaction="tid", item="item", k=3).compute()
+    ref = rec.recommend_many(sample, 3)
+    key = lambda d, t: sorted(zip(d[t], d["rank"], d[  # noqa: E731
+        "recommended" if "recommended" in d else "item"], d["rule"]))
+    assert len(ref) > 0 and key(ours, "tid") == key(ref, "basket")
+    np.testing.assert_allclose(np.sort(ours["score"].to_numpy()), np.sort(ref["score"].to_numpy()))
+    with pytest.raises(ValueError, match="CrossSellRecommender"):
+        cmd.recommend(LogisticRegression(), dd.from_pandas(long, npartitions=2), transaction="tid", item="item")

@@ -168,3 +168,16 @@ def test_predict_clv_model_by_named_columns(spark):
                       method="probability_alive", output_col="p_alive").toPandas().set_index("cust").sort_index()
     np.testing.assert_array_equal(out["p_alive"].to_numpy(),
                                   np.asarray(bgf.probability_alive(s["frequency"], s["recency"], s["T"])))
+
+
+def test_recommend_per_basket_equals_single_machine(spark):
+    tx = A.read_baskets(shared_path("groceries", "groceries.csv"))
+    baskets = tx.to_baskets()
+    rec = A.CrossSellRecommender(min_support=0.005, min_confidence=0.2).fit(baskets)
+    sample = baskets[:2000]
+    long = pd.DataFrame([(t, it) for t, b in enumerate(sample) for it in b], columns=["tid", "item"])
+    ours = cms.recommend(rec, spark.createDataFrame(long), transaction="tid", item="item", k=3).toPandas()
+    ref = rec.recommend_many(sample, 3)
+    assert len(ref) > 0
+    assert sorted(zip(ours["tid"], ours["rank"], ours["recommended"], ours["rule"])) == \
+        sorted(zip(ref["basket"], ref["rank"], ref["item"], ref["rule"]))
