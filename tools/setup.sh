@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libblis-serial-dev: the large dense products (custmine/core/blas.hpp); a single-threaded,
+# reentrant BLAS because custmine threads by itself.
 APT_PACKAGES=(g++ cmake make ccache git libeigen3-dev libboost1.81-dev libboost-json1.81-dev
-              libgtest-dev libbenchmark-dev)
+              libgtest-dev libbenchmark-dev libblis-serial-dev)
 missing=()
 # PySpark (custmine.spark and its tests) runs on a Java runtime.
 command -v java >/dev/null 2>&1 || APT_PACKAGES+=(openjdk-17-jre-headless)

@@ -9,6 +9,7 @@
 #include <deque>
 #include <limits>
 
+#include "custmine/core/blas.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::classification {
@@ -151,14 +152,15 @@ MatrixXd hessian(const Problem& P, const VectorXd& theta) {
         if (P.ke == 1) {
           VectorXd h = (sw.array() * Z.col(0).array() * (1.0 - Z.col(0).array())).sqrt();
           MatrixXd Xs = Xt.array().colwise() * h.array();
-          H.selfadjointView<Eigen::Lower>().rankUpdate(Xs.transpose());
+          blas::syrk_t(1.0, blas::view(Xs), 1.0, blas::mut_view(H));
           return;
         }
         for (Index k = 0; k < P.ke; ++k) {
           for (Index l = 0; l <= k; ++l) {
             VectorXd c = sw.array() * Z.col(k).array() * ((k == l ? 1.0 : 0.0) - Z.col(l).array());
             MatrixXd Xc = Xt.array().colwise() * c.array();
-            H.block(k * P.cols, l * P.cols, P.cols, P.cols).noalias() += Xt.transpose() * Xc;
+            blas::gemm(1.0, blas::view(Xt), true, blas::view(Xc), false, 1.0,
+                       blas::mut_view(H.block(k * P.cols, l * P.cols, P.cols, P.cols)));
           }
         }
       });

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "custmine/core/random.hpp"
+#include "custmine/core/blas.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::cluster {
@@ -141,7 +142,9 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
     RowMatrix<double> G;
     for (Index s = lo; s < hi; s += kChunk) {
       const Index e = std::min(hi, s + kChunk);
-      G.noalias() = D.X.middleRows(s, e - s) * C.transpose();
+      G.resize(e - s, k);
+      blas::gemm(1.0, blas::view(D.X.middleRows(s, e - s)), false, blas::view(C), true, 0.0,
+                 blas::mut_view(G));
       for (Index i = 0; i < e - s; ++i) {
         Index best = 0;
         double bv = csq(0) - 2 * G(i, 0);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "custmine/core/blas.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::regression {
@@ -366,7 +367,7 @@ bool prepare_folds_by_subtraction(MatrixView<double> X, VectorView<double> y, co
         b.sy += wi * yt;
         b.syy += wi * yt * yt;
       }
-      b.S.selfadjointView<Eigen::Lower>().rankUpdate(B.topRows(m).transpose());
+      blas::syrk_t(1.0, blas::view(B.topRows(m)), 1.0, blas::mut_view(b.S));
       if (((r0 / kRows) & 63) == 0) Interrupt::check("regression");
     }
     b.S = b.S.selfadjointView<Eigen::Lower>();

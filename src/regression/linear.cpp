@@ -8,6 +8,7 @@
 #include <limits>
 #include <numbers>
 
+#include "custmine/core/blas.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::regression {
@@ -77,8 +78,8 @@ void centered_gram(MatrixView<double> X, const VectorXd& w, const VectorXd& mean
       B.row(i).tail(p) = s * (X.row(r0 + i).transpose() - mean).transpose();
       yb(i) = s * y(r0 + i);
     }
-    Gs[b] = MatrixXd::Zero(k, k);
-    Gs[b].selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+    Gs[b].resize(k, k);
+    blas::syrk_t(1.0, blas::view(B), 0.0, blas::mut_view(Gs[b]));
     Gs[b] = Gs[b].selfadjointView<Eigen::Lower>();
     cs[b] = B.transpose() * yb;
     if ((b & 63) == 0) Interrupt::check("regression");

@@ -192,3 +192,4 @@ TEST(Json, CorruptDocumentsRaiseSerializationError) {
   EXPECT_THROW(from_json(deep, "Thing"), SerializationError);
   EXPECT_THROW(load_document("/nonexistent/model.json", "Thing"), SerializationError);
 }
+
