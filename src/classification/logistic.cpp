@@ -145,20 +145,20 @@ MatrixXd hessian(const Problem& P, const VectorXd& theta) {
         RowMatrix<double> Z = scores(P, T, b, e);
         probabilities(P, Z, b);
         const Index m = e - b;
-        MatrixXd Xt(m, P.cols);
+        RowMatrix<double> Xt(m, P.cols);  // row-major like X: a contiguous copy
         Xt.leftCols(P.p) = P.X.middleRows(b, m);
         if (P.fi) Xt.col(P.p).setOnes();
         VectorXd sw = Eigen::Map<const VectorXd>(P.s.data() + b, m);
         if (P.ke == 1) {
           VectorXd h = (sw.array() * Z.col(0).array() * (1.0 - Z.col(0).array())).sqrt();
-          MatrixXd Xs = Xt.array().colwise() * h.array();
+          RowMatrix<double> Xs = h.asDiagonal() * Xt;
           blas::syrk_t(1.0, blas::view(Xs), 1.0, blas::mut_view(H));
           return;
         }
         for (Index k = 0; k < P.ke; ++k) {
           for (Index l = 0; l <= k; ++l) {
             VectorXd c = sw.array() * Z.col(k).array() * ((k == l ? 1.0 : 0.0) - Z.col(l).array());
-            MatrixXd Xc = Xt.array().colwise() * c.array();
+            RowMatrix<double> Xc = c.asDiagonal() * Xt;
             blas::gemm(1.0, blas::view(Xt), true, blas::view(Xc), false, 1.0,
                        blas::mut_view(H.block(k * P.cols, l * P.cols, P.cols, P.cols)));
           }

@@ -353,16 +353,16 @@ bool prepare_folds_by_subtraction(MatrixView<double> X, VectorView<double> y, co
     b.sx = VectorXd::Zero(p);
     b.c = VectorXd::Zero(p);
     constexpr Index kRows = 1024;
-    MatrixXd B(kRows, p);
+    RowMatrix<double> B(kRows, p);  // row-major: filled row by row
     for (std::size_t r0 = 0; r0 < rows.size(); r0 += kRows) {
       const Index m = std::min<Index>(kRows, static_cast<Index>(rows.size() - r0));
       for (Index j = 0; j < m; ++j) {
         const Index i = rows[r0 + j];
         const double wi = w(i), s = std::sqrt(wi), yt = y(i) - yshift;
-        const VectorXd xt = X.row(i).transpose() - shift;
-        B.row(j) = s * xt.transpose();
-        b.sx += wi * xt;
-        b.c += (wi * yt) * xt;
+        B.row(j) = X.row(i) - shift.transpose();
+        b.sx += wi * B.row(j).transpose();
+        b.c += (wi * yt) * B.row(j).transpose();
+        B.row(j) *= s;
         b.sw += wi;
         b.sy += wi * yt;
         b.syy += wi * yt * yt;

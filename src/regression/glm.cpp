@@ -40,12 +40,18 @@ struct Family {
   bool valid_mu(double mu) const { return std::isfinite(mu) && (power == 0 || mu > 0); }
 };
 
-double half_dev_sum(const Family& fam, const VectorXd& y, const VectorXd& mu, const VectorXd& w) {
+// Per-row terms are computed on `n_threads` threads and summed in row order, so the sum does
+// not depend on the thread count.
+double half_dev_sum(const Family& fam, const VectorXd& y, const VectorXd& mu, const VectorXd& w,
+                    int n_threads = 1) {
+  VectorXd d(y.size());
+  parallel_chunks(y.size(), n_threads, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i)
+      d(i) = fam.valid_mu(mu(i)) ? w(i) * 0.5 * metrics::tweedie_unit_deviance(y(i), mu(i), fam.power)
+                                 : std::numeric_limits<double>::infinity();
+  });
   double s = 0;
-  for (Index i = 0; i < y.size(); ++i) {
-    if (!fam.valid_mu(mu(i))) return std::numeric_limits<double>::infinity();
-    s += w(i) * 0.5 * metrics::tweedie_unit_deviance(y(i), mu(i), fam.power);
-  }
+  for (Index i = 0; i < y.size(); ++i) s += d(i);
   return s;
 }
 }  // namespace
@@ -75,14 +81,17 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   // theta = [c, beta] in the centred parametrisation eta = c + (x - m)'beta.
   VectorXd theta = VectorXd::Zero(k);
   if (icpt) theta(0) = fam.log ? std::log(ybar) : ybar;
+  const int nt = params_.n_threads;
   auto eta_of = [&](const VectorXd& th) {
-    VectorXd eta = X * th.tail(p);
+    VectorXd eta = detail::mat_vec(X, th.tail(p), nt);
     eta.array() += (icpt ? th(0) : 0.0) - mean.dot(th.tail(p));
     return eta;
   };
   auto mu_of = [&](const VectorXd& eta) {
     VectorXd mu(n);
-    for (Index i = 0; i < n; ++i) mu(i) = fam.mu(eta(i));
+    parallel_chunks(n, nt, [&](Index b, Index e, int) {
+      for (Index i = b; i < e; ++i) mu(i) = fam.mu(eta(i));
+    });
     return mu;
   };
   if (!icpt && fam.log == false && pw != 0) {
@@ -91,7 +100,7 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
     fail(where, "identity link without an intercept is not supported for power ", pw);
   }
   auto objective = [&](const VectorXd& th, const VectorXd& mu) {
-    return half_dev_sum(fam, y, mu, w) / S + 0.5 * alpha * th.tail(p).squaredNorm();
+    return half_dev_sum(fam, y, mu, w, nt) / S + 0.5 * alpha * th.tail(p).squaredNorm();
   };
   VectorXd eta = eta_of(theta), mu = mu_of(eta);
   double f = objective(theta, mu);
@@ -102,20 +111,25 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   MatrixXd H;
   VectorXd dummy;
   for (int it = 0; it < params_.max_iter; ++it) {
-    for (Index i = 0; i < n; ++i) {
-      const double V = fam.variance(mu(i)), d = fam.dmu(mu(i));
-      u(i) = w(i) * (mu(i) - y(i)) / V * d / S;
-      // Newton weight (exact Hessian of the log-link deviance) where it is non-negative,
-      // Fisher's expected weight elsewhere: quadratic convergence, always a descent step.
-      double h = d * d / V;
-      if (fam.log) {
-        const double exact = (2 - pw) * std::pow(mu(i), 2 - pw) - (1 - pw) * y(i) * std::pow(mu(i), 1 - pw);
-        if (exact >= 0) h = exact;
+    parallel_chunks(n, nt, [&](Index b, Index e, int) {
+      for (Index i = b; i < e; ++i) {
+        const double V = fam.variance(mu(i)), d = fam.dmu(mu(i));
+        u(i) = w(i) * (mu(i) - y(i)) / V * d / S;
+        // Newton weight (exact Hessian of the log-link deviance) where it is non-negative,
+        // Fisher's expected weight elsewhere: quadratic convergence, always a descent step.
+        double h = d * d / V;
+        if (fam.log) {
+          // mu^(2-p) and mu^(1-p) from one pow: mu^(1-p) = mu^(2-p) / mu (mu > 0 on a log link)
+          const double m2 = std::pow(mu(i), 2 - pw);
+          const double m1 = mu(i) > 0 ? m2 / mu(i) : std::pow(mu(i), 1 - pw);
+          const double exact = (2 - pw) * m2 - (1 - pw) * y(i) * m1;
+          if (exact >= 0) h = exact;
+        }
+        v(i) = w(i) * h / S;
       }
-      v(i) = w(i) * h / S;
-    }
+    });
     const double su = u.sum();
-    VectorXd gx = X.transpose() * u - mean * su;
+    VectorXd gx = detail::mat_t_vec(X, u, nt) - mean * su;
     if (icpt) grad(0) = su;
     grad.tail(p) = gx + alpha * theta.tail(p);
     n_iter = it;
@@ -171,10 +185,10 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   for (Index i = 0; i < n; ++i) nobs += w(i) > 0;
   df_model = static_cast<double>(k - (icpt ? 1 : 0));
   df_resid = static_cast<double>(nobs - k);
-  deviance = 2 * half_dev_sum(fam, y, mu, w);
+  deviance = 2 * half_dev_sum(fam, y, mu, w, nt);
   {
     VectorXd mu0 = VectorXd::Constant(n, icpt ? ybar : fam.mu(0.0));
-    null_deviance = 2 * half_dev_sum(fam, y, mu0, w);
+    null_deviance = 2 * half_dev_sum(fam, y, mu0, w, nt);
   }
   pearson_chi2 = 0;
   for (Index i = 0; i < n; ++i) pearson_chi2 += w(i) * (y(i) - mu(i)) * (y(i) - mu(i)) / fam.variance(mu(i));

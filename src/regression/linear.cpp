@@ -62,6 +62,26 @@ VectorXd weighted_mean(MatrixView<double> X, const VectorXd& w, bool center) {
   return (X.transpose() * w) / w.sum();
 }
 
+VectorXd mat_vec(MatrixView<double> X, const VectorXd& v, int n_threads) {
+  VectorXd out(X.rows());
+  parallel_chunks(X.rows(), n_threads, [&](Index b, Index e, int) {
+    out.segment(b, e - b).noalias() = X.middleRows(b, e - b) * v;
+  });
+  return out;
+}
+
+VectorXd mat_t_vec(MatrixView<double> X, const VectorXd& u, int n_threads) {
+  const Index n = X.rows(), nb = (n + kBlock - 1) / kBlock;
+  MatrixXd part(X.cols(), nb);
+  parallel_for(nb, n_threads, [&](Index b, int) {
+    const Index r0 = b * kBlock, m = std::min(n, r0 + kBlock) - r0;
+    part.col(b).noalias() = X.middleRows(r0, m).transpose() * u.segment(r0, m);
+  });
+  VectorXd out = VectorXd::Zero(X.cols());
+  for (Index b = 0; b < nb; ++b) out += part.col(b);
+  return out;
+}
+
 void centered_gram(MatrixView<double> X, const VectorXd& w, const VectorXd& mean, const VectorXd& y,
                    bool intercept_col, int n_threads, MatrixXd& G, VectorXd& c) {
   const Index n = X.rows(), p = X.cols(), k = p + (intercept_col ? 1 : 0);
@@ -70,7 +90,7 @@ void centered_gram(MatrixView<double> X, const VectorXd& w, const VectorXd& mean
   std::vector<VectorXd> cs(nb);
   parallel_for(nb, n_threads, [&](Index b, int) {
     const Index r0 = b * kBlock, r1 = std::min(n, r0 + kBlock), m = r1 - r0;
-    MatrixXd B(m, k);
+    RowMatrix<double> B(m, k);  // row-major: filled row by row
     VectorXd yb(m);
     for (Index i = 0; i < m; ++i) {
       const double s = std::sqrt(w(r0 + i));

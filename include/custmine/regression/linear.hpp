@@ -49,6 +49,10 @@ VectorXd weighted_mean(MatrixView<double> X, const VectorXd& w, bool center);
 /// (threaded; block sums are added in block order so threads do not change the result).
 void centered_gram(MatrixView<double> X, const VectorXd& w, const VectorXd& mean, const VectorXd& y,
                    bool intercept_col, int n_threads, MatrixXd& G, VectorXd& c);
+/// X v, rows split over threads (every output row is computed once: thread-count invariant).
+VectorXd mat_vec(MatrixView<double> X, const VectorXd& v, int n_threads);
+/// X' u, summed over fixed row blocks added in block order (thread-count invariant).
+VectorXd mat_t_vec(MatrixView<double> X, const VectorXd& u, int n_threads);
 /// Moore-Penrose pseudo-inverse of a symmetric PSD matrix (Jacobi-scaled eigendecomposition);
 /// `rank` receives the numerical rank.
 MatrixXd pinv_psd(const MatrixXd& G, Index& rank, double rtol = 1e-10);
