@@ -16,6 +16,9 @@ namespace {
 
 constexpr std::string_view kEstimator = "KMeans";
 constexpr Index kChunk = 256;
+// Rows per distance GEMM in the Lloyd sweep: BLAS calls carry a fixed cost (packing, buffer
+// pool), so the skinny n x k product is issued on larger blocks than the other chunked loops.
+constexpr Index kGemmRows = 2048;
 using VectorXd = Eigen::VectorXd;
 
 /// Fixed number of row blocks for reductions (depends on n only).
@@ -140,8 +143,8 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
     double* wsum = sum + k * p;
     const Index lo = n * b / B, hi = n * (b + 1) / B;
     RowMatrix<double> G;
-    for (Index s = lo; s < hi; s += kChunk) {
-      const Index e = std::min(hi, s + kChunk);
+    for (Index s = lo; s < hi; s += kGemmRows) {
+      const Index e = std::min(hi, s + kGemmRows);
       G.resize(e - s, k);
       blas::gemm(1.0, blas::view(D.X.middleRows(s, e - s)), false, blas::view(C), true, 0.0,
                  blas::mut_view(G));
