@@ -1,5 +1,6 @@
 // Compiled helpers shared by the anomaly detectors (see anomaly/common.hpp).
 #include "custmine/anomaly/common.hpp"
+#include "custmine/core/threading.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -67,15 +68,37 @@ FeatureProfile FeatureProfile::from_json(const json::object& state, std::size_t 
 }
 
 template <class T>
-FeatureProfile feature_ranges(MatrixView<T> X) {
+FeatureProfile feature_ranges(MatrixView<T> X, int n_threads) {
+  const Index n = X.rows(), d = X.cols();
+  require(n > 0, "feature_ranges", "empty input");
   FeatureProfile p;
-  std::vector<double> col(static_cast<std::size_t>(X.rows()));
-  for (Index j = 0; j < X.cols(); ++j) {
-    for (Index i = 0; i < X.rows(); ++i) col[i] = static_cast<double>(X(i, j));
-    p.low.push_back(percentile(col, 5.0));
-    p.median.push_back(percentile(col, 50.0));
-    p.high.push_back(percentile(col, 95.0));
-  }
+  p.low.resize(static_cast<std::size_t>(d));
+  p.median.resize(p.low.size());
+  p.high.resize(p.low.size());
+  // numpy's linear-interpolated percentile at q, on v already partitioned so that every
+  // element before `from` is <= v[lo] (an nth_element on [from, end) finishes the job).
+  auto pct = [n](std::vector<double>& v, std::size_t from, std::size_t to, double q) {
+    const double pos = q / 100.0 * static_cast<double>(n - 1);
+    const auto lo = std::min(static_cast<std::size_t>(std::floor(pos)), v.size() - 1);
+    std::nth_element(v.begin() + from, v.begin() + lo, v.begin() + to);
+    const double a = v[lo];
+    // the next order statistic: the smallest value after lo inside [lo + 1, to); everything
+    // from `to` on is >= it by the caller's earlier partition
+    const double b = lo + 1 < to ? *std::min_element(v.begin() + lo + 1, v.begin() + to) : a;
+    const double t = pos - static_cast<double>(lo);
+    const double diff = b - a;
+    return std::pair{t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t, lo};
+  };
+  parallel_for(d, n_threads, [&](Index j, int) {
+    std::vector<double> col(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) col[i] = static_cast<double>(X(i, j));
+    // Median on the whole column, then 5 % below it and 95 % above it: the same order
+    // statistics as three independent selections, for about half the work.
+    const auto [med, mid] = pct(col, 0, col.size(), 50.0);
+    p.median[j] = med;
+    p.low[j] = pct(col, 0, std::min(mid + 1, col.size()), 5.0).first;
+    p.high[j] = pct(col, mid, col.size(), 95.0).first;
+  });
   return p;
 }
 
@@ -173,7 +196,7 @@ std::int64_t json_size(const json::object& o, std::string_view key, std::int64_t
 }
 
 #define CUSTMINE_ANOMALY_COMMON(T)                                                        \
-  template FeatureProfile feature_ranges<T>(MatrixView<T>);                               \
+  template FeatureProfile feature_ranges<T>(MatrixView<T>, int);                               \
   template RowMatrix<T> baseline_rows<T>(MatrixView<T>, Index);                           \
   template void check_fit_input<T>(std::string_view, MatrixView<T>, Index);               \
   template void check_score_input<T>(std::string_view, MatrixView<T>, Index, bool);

@@ -97,6 +97,24 @@ def test_hbos_equals_pyod():
         np.testing.assert_allclose(ours.anomaly_score(Xte), ref.decision_function(Xte), rtol=1e-12, atol=1e-12)
 
 
+def test_hbos_bin_lookup_on_edges_and_outside_the_range():
+    """Scoring finds bins arithmetically and then steps to numpy.digitize's answer: values
+    exactly on every edge, just beside them, and beyond both ends must score as PyOD does."""
+    hb = pytest.importorskip("pyod.models.hbos", reason="PyOD not installed (requirements/test-anomaly.txt)")
+    rng = np.random.default_rng(3)
+    Xtr = np.column_stack([rng.normal(size=500), rng.exponential(size=500), rng.integers(0, 4, 500)])
+    ref = hb.HBOS().fit(Xtr)
+    ours = HBOS().fit(Xtr)
+    edges = ours.bin_edges_  # (features, n_bins + 1)
+    span = edges[:, -1] - edges[:, 0]
+    probes = [edges.T, np.nextafter(edges.T, -np.inf), np.nextafter(edges.T, np.inf),
+              (edges[:, 0] - 0.02 * span)[None, :], (edges[:, -1] + 0.02 * span)[None, :],
+              (edges[:, 0] - 10 * span)[None, :], (edges[:, -1] + 1e6 * span)[None, :]]
+    Xte = np.vstack(probes)
+    np.testing.assert_allclose(ours.anomaly_score(Xte), ref.decision_function(Xte), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.anomaly_score(Xte), ours.explain(Xte).to_numpy().sum(axis=1), rtol=1e-14)
+
+
 def test_ecod_pyod_aggregation_equals_pyod_training_scores():
     ec = pytest.importorskip("pyod.models.ecod", reason="PyOD not installed (requirements/test-anomaly.txt)")
     X, y = adbench("6_cardio")

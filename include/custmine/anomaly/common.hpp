@@ -45,9 +45,9 @@ struct FeatureProfile {
   static FeatureProfile from_json(const json::object& state, std::size_t n_features, std::string_view where);
 };
 
-/// Percentiles 5/50/95 of each column (baseline left empty).
+/// Percentiles 5/50/95 of each column (baseline left empty); columns on n_threads threads.
 template <class T>
-FeatureProfile feature_ranges(MatrixView<T> X);
+FeatureProfile feature_ranges(MatrixView<T> X, int n_threads = 1);
 
 /// Rows of X used to compute contribution baselines: all rows when n <= max_rows, else
 /// max_rows rows evenly spaced (deterministic).

@@ -33,9 +33,10 @@ class DetectorBase {
 
  protected:
   /// Called at the end of fit, once score_samples/explain work: offset and profile.
-  void finish_fit(MatrixView<T> X, const Vector<double>& train_scores, const Contamination& c, double auto_offset) {
+  void finish_fit(MatrixView<T> X, const Vector<double>& train_scores, const Contamination& c, double auto_offset,
+                  int n_threads = 1) {
     offset_ = offset_from_scores(train_scores, c, auto_offset);
-    profile_ = feature_ranges<T>(X);
+    profile_ = feature_ranges<T>(X, n_threads);
     const RowMatrix<T> rows = baseline_rows<T>(X);
     profile_.baseline = column_medians(self().explain(rows));
   }

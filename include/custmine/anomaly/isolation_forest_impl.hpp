@@ -157,7 +157,7 @@ IsolationForest<T>& IsolationForest<T>::fit(MatrixView<T> X) {
   }
   // With "auto" the offset is fixed, so the training rows need not be scored.
   const Vector<double> s = params_.contamination.is_auto ? Vector<double>() : score_samples(X);
-  this->finish_fit(X, s, params_.contamination, -0.5);
+  this->finish_fit(X, s, params_.contamination, -0.5, params_.n_threads);
   return *this;
 }
 

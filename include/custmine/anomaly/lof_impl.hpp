@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "custmine/core/blas.hpp"
 #include "custmine/anomaly/lof.hpp"
 #include "custmine/core/threading.hpp"
 
@@ -159,7 +160,11 @@ Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, boo
     const Index b0 = blk * block, b1 = std::min(m, b0 + block), bs = b1 - b0;
     const RowMatrix<double> Qb = Q.middleRows(b0, bs).template cast<double>();
     RowMatrix<double> G(bs, n);
+#ifdef CUSTMINE_HEADER_ONLY
     G.noalias() = Qb * ref.transpose();
+#else  // the library build: on BLAS where it has one (src/core/blas.cpp)
+    blas::gemm(1.0, blas::view(Qb), false, blas::view(ref), true, 0.0, blas::mut_view(G));
+#endif
     std::vector<double> heap;
     std::vector<std::pair<double, Index>> cand;
     for (Index r = 0; r < bs; ++r) {
@@ -219,7 +224,7 @@ LocalOutlierFactor<T>& LocalOutlierFactor<T>::fit(MatrixView<T> X) {
   this->n_features_ = X.cols();
   derive_state();
   this->offset_ = offset_from_scores(nof_, params_.contamination, -1.5);
-  this->profile_ = feature_ranges<T>(X);
+  this->profile_ = feature_ranges<T>(X, params_.n_threads);
   this->profile_.baseline = column_medians(explain_training());
   return *this;
 }

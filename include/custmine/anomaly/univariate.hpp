@@ -100,9 +100,10 @@ class HBOS : public DetectorBase<HBOS<T>, T> {
 
  private:
   void derive();  // log scores from densities
+  double log_density(Index j, double v) const;  // log2(density + alpha) of feature j at v
   Params params_;
   RowMatrix<double> edges_, density_, logd_;
-  std::vector<double> min_logd_;
+  std::vector<double> min_logd_, inv_width_;
 };
 
 template <class T>

@@ -153,39 +153,67 @@ HBOS<T>& HBOS<T>::fit(MatrixView<T> X) {
   const Index n = X.rows(), d = X.cols(), b = params_.n_bins;
   edges_.resize(d, b + 1);
   density_.resize(d, b);
-  parallel_for(d, params_.n_threads, [&](Index j, int) {
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (Index i = 0; i < n; ++i) {
-      const double v = static_cast<double>(X(i, j));
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
+  // X is row-major: sweep rows and update every feature (a column at a time would stride
+  // through memory once per feature). Threads take row chunks; min, max and integer counts
+  // merge exactly, so the thread count does not change the result.
+  const int threads = static_cast<int>(std::min<Index>(resolve_threads(params_.n_threads), std::max<Index>(n, 1)));
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  std::vector<double> lo_t(static_cast<std::size_t>(threads * d), kInf), hi_t(lo_t.size(), -kInf);
+  parallel_chunks(n, threads, [&](Index r0, Index r1, int t) {
+    double* lo = lo_t.data() + t * d;
+    double* hi = hi_t.data() + t * d;
+    for (Index i = r0; i < r1; ++i) {
+      const T* x = X.row(i).data();
+      for (Index j = 0; j < d; ++j) {
+        const double v = static_cast<double>(x[j]);
+        lo[j] = std::min(lo[j], v);
+        hi[j] = std::max(hi[j], v);
+      }
     }
-    if (lo == hi) {  // numpy widens an empty range to +-0.5 (no division by zero)
-      lo -= 0.5;
-      hi += 0.5;
+  });
+  std::vector<double> lo(static_cast<std::size_t>(d), kInf), hi(lo.size(), -kInf), norm(lo.size());
+  for (Index j = 0; j < d; ++j) {
+    for (int t = 0; t < threads; ++t) {
+      lo[j] = std::min(lo[j], lo_t[t * d + j]);
+      hi[j] = std::max(hi[j], hi_t[t * d + j]);
+    }
+    if (lo[j] == hi[j]) {  // numpy widens an empty range to +-0.5 (no division by zero)
+      lo[j] -= 0.5;
+      hi[j] += 0.5;
     }
     // numpy.linspace: start + i * step, last edge exactly hi.
-    const double step = (hi - lo) / static_cast<double>(b);
-    for (Index e = 0; e < b; ++e) edges_(j, e) = static_cast<double>(e) * step + lo;
-    edges_(j, b) = hi;
-    std::vector<double> count(static_cast<std::size_t>(b), 0.0);
-    const double norm = static_cast<double>(b) / (hi - lo);
-    for (Index i = 0; i < n; ++i) {
-      const double v = static_cast<double>(X(i, j));
-      // numpy.histogram's equal-width binning, including its edge corrections.
-      auto k = static_cast<Index>((v - lo) * norm);
-      if (k >= b) k = b - 1;
-      if (k < 0) k = 0;
-      if (v < edges_(j, k)) --k;
-      else if (k != b - 1 && v >= edges_(j, k + 1)) ++k;
-      count[k] += 1.0;
+    const double step = (hi[j] - lo[j]) / static_cast<double>(b);
+    for (Index e = 0; e < b; ++e) edges_(j, e) = static_cast<double>(e) * step + lo[j];
+    edges_(j, b) = hi[j];
+    norm[j] = static_cast<double>(b) / (hi[j] - lo[j]);
+  }
+  std::vector<std::int64_t> count_t(static_cast<std::size_t>(threads * d * b), 0);
+  parallel_chunks(n, threads, [&](Index r0, Index r1, int t) {
+    std::int64_t* count = count_t.data() + t * d * b;
+    for (Index i = r0; i < r1; ++i) {
+      const T* x = X.row(i).data();
+      for (Index j = 0; j < d; ++j) {
+        const double v = static_cast<double>(x[j]);
+        const double* e = edges_.row(j).data();
+        // numpy.histogram's equal-width binning, including its edge corrections.
+        auto k = static_cast<Index>((v - lo[j]) * norm[j]);
+        if (k >= b) k = b - 1;
+        if (k < 0) k = 0;
+        if (v < e[k]) --k;
+        else if (k != b - 1 && v >= e[k + 1]) ++k;
+        ++count[j * b + k];
+      }
     }
-    for (Index e = 0; e < b; ++e)
-      density_(j, e) = count[e] / (static_cast<double>(n) * (edges_(j, e + 1) - edges_(j, e)));
   });
+  for (Index j = 0; j < d; ++j)
+    for (Index e = 0; e < b; ++e) {
+      std::int64_t c = 0;
+      for (int t = 0; t < threads; ++t) c += count_t[(t * d + j) * b + e];
+      density_(j, e) = static_cast<double>(c) / (static_cast<double>(n) * (edges_(j, e + 1) - edges_(j, e)));
+    }
   this->n_features_ = d;
   derive();
-  this->finish_fit(X, score_samples(X), params_.contamination, 0.0);
+  this->finish_fit(X, score_samples(X), params_.contamination, 0.0, params_.n_threads);
   return *this;
 }
 
@@ -194,34 +222,53 @@ void HBOS<T>::derive() {
   logd_ = ((density_.array() + params_.alpha).log() / std::log(2.0)).matrix();
   min_logd_.resize(static_cast<std::size_t>(logd_.rows()));
   for (Index j = 0; j < logd_.rows(); ++j) min_logd_[j] = logd_.row(j).minCoeff();
+  inv_width_.resize(static_cast<std::size_t>(edges_.rows()));
+  for (Index j = 0; j < edges_.rows(); ++j)
+    inv_width_[j] = static_cast<double>(params_.n_bins) / (edges_(j, params_.n_bins) - edges_(j, 0));
+}
+
+template <class T>
+double HBOS<T>::log_density(Index j, double v) const {
+  const Index b = params_.n_bins;
+  const double* e = edges_.row(j).data();
+  // numpy.digitize(right=True) = number of edges strictly below v. Equal-width bins: guess
+  // from the position, then step to the exact answer (at most a step or two).
+  const double g = std::clamp((v - e[0]) * inv_width_[j], -1.0, static_cast<double>(b) + 1.0);
+  Index k = std::clamp<Index>(static_cast<Index>(std::floor(g)) + 1, 0, b + 1);
+  while (k > 0 && !(e[k - 1] < v)) --k;
+  while (k <= b && e[k] < v) ++k;
+  if (k == 0) return (e[0] - v <= (e[1] - e[0]) * params_.tol) ? logd_(j, 0) : min_logd_[j];
+  if (k == b + 1) return (v - e[b] <= (e[b] - e[b - 1]) * params_.tol) ? logd_(j, b - 1) : min_logd_[j];
+  return logd_(j, k - 1);
 }
 
 template <class T>
 RowMatrix<double> HBOS<T>::explain(MatrixView<T> X) const {
   check_score_input<T>("HBOS::score_samples", X, this->n_features_, is_fitted());
-  const Index m = X.rows(), d = X.cols(), b = params_.n_bins;
+  const Index m = X.rows(), d = X.cols();
   RowMatrix<double> C(m, d);
-  const double tol = params_.tol;
   parallel_chunks(m, params_.n_threads, [&](Index r0, Index r1, int) {
     for (Index i = r0; i < r1; ++i)
-      for (Index j = 0; j < d; ++j) {
-        const double v = static_cast<double>(X(i, j));
-        const double* e = edges_.row(j).data();
-        // numpy.digitize(right=True) = number of edges strictly below v.
-        const Index k = std::lower_bound(e, e + b + 1, v) - e;
-        double s;
-        if (k == 0) s = (e[0] - v <= (e[1] - e[0]) * tol) ? logd_(j, 0) : min_logd_[j];
-        else if (k == b + 1) s = (v - e[b] <= (e[b] - e[b - 1]) * tol) ? logd_(j, b - 1) : min_logd_[j];
-        else s = logd_(j, k - 1);
-        C(i, j) = -s;
-      }
+      for (Index j = 0; j < d; ++j) C(i, j) = -log_density(j, static_cast<double>(X(i, j)));
   });
   return C;
 }
 
 template <class T>
 Vector<double> HBOS<T>::score_samples(MatrixView<T> X) const {
-  return -explain(X).rowwise().sum();
+  check_score_input<T>("HBOS::score_samples", X, this->n_features_, is_fitted());
+  const Index m = X.rows(), d = X.cols();
+  Vector<double> out(m);
+  // The same sum as explain(X).rowwise().sum() (same order: feature 0 first), without the
+  // m x d matrix.
+  parallel_chunks(m, params_.n_threads, [&](Index r0, Index r1, int) {
+    for (Index i = r0; i < r1; ++i) {
+      double s = 0;
+      for (Index j = 0; j < d; ++j) s += -log_density(j, static_cast<double>(X(i, j)));
+      out(i) = -s;
+    }
+  });
+  return out;
 }
 
 template <class T>
@@ -307,7 +354,7 @@ ECOD<T>& ECOD<T>::fit(MatrixView<T> X) {
     for (Index i = 0; i < n; ++i) sorted_(j, i) = c[i];
   });
   this->n_features_ = d;
-  this->finish_fit(X, score_samples(X), params_.contamination, 0.0);
+  this->finish_fit(X, score_samples(X), params_.contamination, 0.0, params_.n_threads);
   return *this;
 }
 
