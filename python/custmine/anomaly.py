@@ -165,7 +165,8 @@ class _Detector(OutlierMixin, NativeModelMixin, BaseEstimator):
         Columns: ``row`` (X's index label), ``rank`` (1 = most irregular), ``feature``,
         ``value``, ``contribution`` (as in :meth:`explain`), ``excess`` (contribution minus
         the feature's median training contribution, the ranking key), ``typical_low`` and
-        ``typical_high`` (5th and 95th percentiles of the training data) and
+        ``typical_high`` (5th and 95th percentiles of the training data; of 200,000 evenly
+        spaced training rows when there are more) and
         ``anomaly_score`` of the row.
         """
         if not _is_int(k) or k < 1:

@@ -46,8 +46,9 @@ struct FeatureProfile {
 };
 
 /// Percentiles 5/50/95 of each column (baseline left empty); columns on n_threads threads.
+/// Above max_rows rows, of max_rows evenly spaced rows.
 template <class T>
-FeatureProfile feature_ranges(MatrixView<T> X, int n_threads = 1);
+FeatureProfile feature_ranges(MatrixView<T> X, int n_threads = 1, Index max_rows = 200000);
 
 /// Rows of X used to compute contribution baselines: all rows when n <= max_rows, else
 /// max_rows rows evenly spaced (deterministic).

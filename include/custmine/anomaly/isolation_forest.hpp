@@ -67,6 +67,7 @@ class IsolationForest : public DetectorBase<IsolationForest<T>, T> {
   Params params_;
   std::int64_t psi_ = 0;
   // flat forest: nodes of tree t are [tree_offset_[t], tree_offset_[t+1])
+  int max_tree_depth() const;  // deepest leaf over all trees
   std::vector<std::int64_t> tree_offset_;
   std::vector<std::int32_t> feature_;  // -1 for a leaf
   std::vector<std::int32_t> left_;     // index of the left child within the tree
