@@ -430,3 +430,17 @@ def test_fit_fork_fit_again_in_child():
     assert p.exitcode == 0
     for name, e, g in zip(IDS, expected, got):
         np.testing.assert_array_equal(np.asarray(g), e, err_msg=name)
+
+
+def test_iforest_batched_scoring_equals_row_by_row():
+    """Scores and explanations descend the trees eight rows at a time; a lone row takes the
+    one-row path. Both must give bit-identical results (also on a deep, unbounded tree)."""
+    rng = np.random.default_rng(11)
+    X = np.vstack([rng.normal(size=(203, 6)), rng.normal(8, 1, size=(5, 6))])
+    for m in (IsolationForest(random_state=4).fit(X), IsolationForest(max_samples=200, random_state=2).fit(X)):
+        batch = m.score_samples(X)
+        single = np.array([m.score_samples(X[i:i + 1])[0] for i in range(len(X))])
+        np.testing.assert_array_equal(batch, single)
+        ex_batch = m.explain(X).to_numpy()
+        ex_single = np.vstack([m.explain(X[i:i + 1]).to_numpy() for i in range(len(X))])
+        np.testing.assert_array_equal(ex_batch, ex_single)
