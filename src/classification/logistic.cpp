@@ -20,7 +20,6 @@ constexpr std::string_view kEstimator = "LogisticRegression";
 using MatrixXd = Eigen::MatrixXd;
 using VectorXd = Eigen::VectorXd;
 
-double softplus(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
 double sigmoid(double z) {
   if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
   const double e = std::exp(z);
@@ -76,8 +75,11 @@ double probabilities(const Problem& P, RowMatrix<double>& Z, Index b) {
     for (Index i = 0; i < m; ++i) {
       const double z = Z(i, 0);
       const bool pos = P.y[b + i] == 1;
-      loss += P.s[b + i] * (softplus(z) - (pos ? z : 0.0));
-      Z(i, 0) = sigmoid(z);
+      // softplus(z) = log(1 + e^z) and sigmoid(z) from one exponential (the same values
+      // as sigmoid() above and the two-branch softplus, bit for bit).
+      const double e = std::exp(-std::abs(z));
+      loss += P.s[b + i] * ((z > 0 ? z : 0.0) + std::log1p(e) - (pos ? z : 0.0));
+      Z(i, 0) = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
     }
   } else {
     for (Index i = 0; i < m; ++i) {

@@ -4,6 +4,7 @@
 
 #include <Eigen/Core>
 #include <limits>
+#include <type_traits>
 
 #ifdef CUSTMINE_HAVE_BLAS
 // Fortran BLAS entry points (every BLAS exports these; CBLAS is not always there).
@@ -92,21 +93,17 @@ void syrk_t(double alpha, ConstMat A, double beta, Mat C) {
   }
 #endif
   MutColMap c(C.data, k, k, Eigen::OuterStride<>(C.ld));
-  if (lower) {
-    if (beta == 0.0) c.triangularView<Eigen::Lower>().setZero();
-    else if (beta != 1.0) c.triangularView<Eigen::Lower>() *= beta;
+  auto on = [&](auto uplo) {
+    constexpr unsigned kMode = decltype(uplo)::value;
+    if (beta == 0.0) c.triangularView<kMode>().setZero();
+    else if (beta != 1.0) c.triangularView<kMode>() *= beta;
     if (A.rows == 0) return;
     const ColMap a = storage(A);
-    if (trans) c.selfadjointView<Eigen::Lower>().rankUpdate(a.transpose(), alpha);
-    else c.selfadjointView<Eigen::Lower>().rankUpdate(a, alpha);
-  } else {
-    if (beta == 0.0) c.triangularView<Eigen::Upper>().setZero();
-    else if (beta != 1.0) c.triangularView<Eigen::Upper>() *= beta;
-    if (A.rows == 0) return;
-    const ColMap a = storage(A);
-    if (trans) c.selfadjointView<Eigen::Upper>().rankUpdate(a.transpose(), alpha);
-    else c.selfadjointView<Eigen::Upper>().rankUpdate(a, alpha);
-  }
+    if (trans) c.selfadjointView<kMode>().rankUpdate(a.transpose(), alpha);
+    else c.selfadjointView<kMode>().rankUpdate(a, alpha);
+  };
+  if (lower) on(std::integral_constant<unsigned, Eigen::Lower>{});
+  else on(std::integral_constant<unsigned, Eigen::Upper>{});
 }
 
 void gemm(double alpha, ConstMat A, bool trans_a, ConstMat B, bool trans_b, double beta, Mat C) {

@@ -12,6 +12,27 @@
 
 namespace custmine::anomaly {
 
+namespace detail {
+/// Rows per batch in tree descents.
+inline constexpr int kIForestLanes = 8;
+/// Moves kIForestLanes rows from the root of one tree to their leaves: max_depth steps with
+/// branch-free selects (a lane at its leaf stands still), so the lanes' chains of dependent
+/// loads overlap instead of waiting on each other. visit(step, lane, feature) sees each step
+/// (feature -1 once the lane is at its leaf). The leaves are those of one row at a time.
+template <class T, class Visit>
+inline void descend_lanes(const std::int32_t* feat, const std::int32_t* left, const double* val,
+                          const T* const* row, int max_depth, std::int32_t* node, Visit&& visit) {
+  for (int l = 0; l < kIForestLanes; ++l) node[l] = 0;
+  for (int step = 0; step < max_depth; ++step)
+    for (int l = 0; l < kIForestLanes; ++l) {
+      const std::int32_t nd = node[l], f = feat[nd];
+      const std::int32_t next = left[nd] + (static_cast<double>(row[l][f < 0 ? 0 : f]) <= val[nd] ? 0 : 1);
+      visit(step, l, f);
+      node[l] = f < 0 ? nd : next;
+    }
+}
+}  // namespace detail
+
 template <class T>
 void IsolationForest<T>::Params::validate() const {
   constexpr std::string_view w = "IsolationForest";
@@ -200,21 +221,12 @@ Vector<double> IsolationForest<T>::mean_path_length(MatrixView<T> X) const {
         const std::int32_t* left = left_.data() + base;
         const double* val = value_.data() + base;
         Index i = b0;
-        // Eight rows descend together, a fixed max_depth steps with leaves standing still
-        // (branch-free selects): their chains of dependent loads overlap instead of waiting
-        // on each other. Same leaves, same sums as one row at a time.
-        constexpr int kLanes = 8;
+        constexpr int kLanes = detail::kIForestLanes;
         for (; i + kLanes <= e0; i += kLanes) {
-          std::int32_t node[kLanes] = {};
+          std::int32_t node[kLanes];
           const T* row[kLanes];
           for (int l = 0; l < kLanes; ++l) row[l] = X.row(i + l).data();
-          for (int step = 0; step < max_depth; ++step)
-            for (int l = 0; l < kLanes; ++l) {
-              const std::int32_t nd = node[l], f = feat[nd];
-              const std::int32_t next =
-                  left[nd] + (static_cast<double>(row[l][f < 0 ? 0 : f]) <= val[nd] ? 0 : 1);
-              node[l] = f < 0 ? nd : next;
-            }
+          detail::descend_lanes(feat, left, val, row, max_depth, node, [](int, int, std::int32_t) {});
           for (int l = 0; l < kLanes; ++l) depth[i + l] += val[node[l]];
         }
         for (; i < e0; ++i) {
@@ -247,7 +259,7 @@ RowMatrix<double> IsolationForest<T>::explain(MatrixView<T> X) const {
   RowMatrix<double> C = RowMatrix<double>::Zero(n, d);
   const auto max_depth = static_cast<std::size_t>(max_tree_depth());
   parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
-    std::vector<std::int32_t> path(max_depth), lane_path(max_depth * 8);
+    std::vector<std::int32_t> path(max_depth), lane_path(max_depth * detail::kIForestLanes);
     constexpr Index kBlock = 256;  // rows per block, trees outer: one tree's nodes stay in cache
     for (Index b0 = b; b0 < e; b0 += kBlock) {
       const Index e0 = std::min(e, b0 + kBlock);
@@ -257,21 +269,15 @@ RowMatrix<double> IsolationForest<T>::explain(MatrixView<T> X) const {
         const std::int32_t* left = left_.data() + base;
         const double* val = value_.data() + base;
         Index i = b0;
-        // Eight rows at a time, as in mean_path_length; a lane's path records -1 once it
-        // stands at its leaf, so the additions below are the one-row-at-a-time ones.
-        constexpr int kLanes = 8;
+        // A lane's path records -1 once it stands at its leaf, so the additions below are
+        // the one-row-at-a-time ones.
+        constexpr int kLanes = detail::kIForestLanes;
         for (; i + kLanes <= e0; i += kLanes) {
-          std::int32_t node[kLanes] = {};
+          std::int32_t node[kLanes];
           const T* row[kLanes];
           for (int l = 0; l < kLanes; ++l) row[l] = X.row(i + l).data();
-          for (std::size_t step = 0; step < max_depth; ++step)
-            for (int l = 0; l < kLanes; ++l) {
-              const std::int32_t nd = node[l], f = feat[nd];
-              const std::int32_t next =
-                  left[nd] + (static_cast<double>(row[l][f < 0 ? 0 : f]) <= val[nd] ? 0 : 1);
-              lane_path[step * kLanes + l] = f;
-              node[l] = f < 0 ? nd : next;
-            }
+          detail::descend_lanes(feat, left, val, row, static_cast<int>(max_depth), node,
+                                [&](int step, int l, std::int32_t f) { lane_path[step * kLanes + l] = f; });
           for (int l = 0; l < kLanes; ++l) {
             const double h = val[node[l]];
             if (h <= 0) continue;
