@@ -81,7 +81,9 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   // theta = [c, beta] in the centred parametrisation eta = c + (x - m)'beta.
   VectorXd theta = VectorXd::Zero(k);
   if (icpt) theta(0) = fam.log ? std::log(ybar) : ybar;
-  const int nt = params_.n_threads;
+  // Each pass starts its threads anew; below ~64k rows that costs more than it saves (the
+  // results do not depend on the thread count either way).
+  const int nt = n >= 65536 ? params_.n_threads : 1;
   auto eta_of = [&](const VectorXd& th) {
     VectorXd eta = detail::mat_vec(X, th.tail(p), nt);
     eta.array() += (icpt ? th(0) : 0.0) - mean.dot(th.tail(p));
@@ -99,11 +101,38 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
     // a least-squares fit instead.
     fail(where, "identity link without an intercept is not supported for power ", pw);
   }
-  auto objective = [&](const VectorXd& th, const VectorXd& mu) {
-    return half_dev_sum(fam, y, mu, w, nt) / S + 0.5 * alpha * th.tail(p).squaredNorm();
+  // Log link with a general Tweedie power: mu^(1-p) = exp((1-p) eta), one exp per row instead
+  // of pow() calls (which dominated small fits), and y's own term of the deviance once per fit.
+  const bool fast_tweedie = fam.log && pw != 0 && pw != 1 && pw != 2;
+  VectorXd y_term;
+  if (fast_tweedie) {
+    y_term.resize(n);
+    for (Index i = 0; i < n; ++i) y_term(i) = y(i) > 0 ? std::pow(y(i), 2 - pw) / ((1 - pw) * (2 - pw)) : 0.0;
+  }
+  auto half_dev = [&](const VectorXd& et, const VectorXd& mu) {
+    double dev;
+    if (fast_tweedie) {
+      VectorXd d(n);
+      parallel_chunks(n, nt, [&](Index b, Index e, int) {
+        for (Index i = b; i < e; ++i) {
+          const double m1 = std::exp((1 - pw) * et(i));
+          d(i) = fam.valid_mu(mu(i)) && std::isfinite(m1)
+                     ? w(i) * (y_term(i) - y(i) * m1 / (1 - pw) + m1 * mu(i) / (2 - pw))
+                     : std::numeric_limits<double>::infinity();
+        }
+      });
+      dev = 0;
+      for (Index i = 0; i < n; ++i) dev += d(i);  // row order: thread-count invariant
+    } else {
+      dev = half_dev_sum(fam, y, mu, w, nt);
+    }
+    return dev;
+  };
+  auto objective = [&](const VectorXd& th, const VectorXd& et, const VectorXd& mu) {
+    return half_dev(et, mu) / S + 0.5 * alpha * th.tail(p).squaredNorm();
   };
   VectorXd eta = eta_of(theta), mu = mu_of(eta);
-  double f = objective(theta, mu);
+  double f = objective(theta, eta, mu);
   if (!std::isfinite(f)) fail<ConvergenceError>(where, "the starting point is outside the domain of the family");
   converged = false;
   n_iter = 0;
@@ -113,19 +142,19 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   for (int it = 0; it < params_.max_iter; ++it) {
     parallel_chunks(n, nt, [&](Index b, Index e, int) {
       for (Index i = b; i < e; ++i) {
-        const double V = fam.variance(mu(i)), d = fam.dmu(mu(i));
-        u(i) = w(i) * (mu(i) - y(i)) / V * d / S;
-        // Newton weight (exact Hessian of the log-link deviance) where it is non-negative,
-        // Fisher's expected weight elsewhere: quadratic convergence, always a descent step.
-        double h = d * d / V;
         if (fam.log) {
-          // mu^(2-p) and mu^(1-p) from one pow: mu^(1-p) = mu^(2-p) / mu (mu > 0 on a log link)
-          const double m2 = std::pow(mu(i), 2 - pw);
-          const double m1 = mu(i) > 0 ? m2 / mu(i) : std::pow(mu(i), 1 - pw);
+          // Log link: d mu / d eta = mu and mu / V = mu^(1-p) = exp((1-p) eta).
+          const double m1 = std::exp((1 - pw) * eta(i)), m2 = m1 * mu(i);
+          u(i) = w(i) * (mu(i) - y(i)) * m1 / S;
+          // Newton weight (exact Hessian of the log-link deviance) where it is non-negative,
+          // Fisher's expected weight mu^(2-p) elsewhere: quadratic convergence, always descent.
           const double exact = (2 - pw) * m2 - (1 - pw) * y(i) * m1;
-          if (exact >= 0) h = exact;
+          v(i) = w(i) * (exact >= 0 ? exact : m2) / S;
+        } else {
+          const double V = fam.variance(mu(i)), d = fam.dmu(mu(i));
+          u(i) = w(i) * (mu(i) - y(i)) / V * d / S;
+          v(i) = w(i) * d * d / V / S;
         }
-        v(i) = w(i) * h / S;
       }
     });
     const double su = u.sum();
@@ -137,7 +166,7 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
       converged = true;
       break;
     }
-    detail::centered_gram(X, v, mean, VectorXd::Zero(n), icpt, params_.n_threads, H, dummy);
+    detail::centered_gram(X, v, mean, VectorXd::Zero(n), icpt, nt, H, dummy);
     H.diagonal().tail(p).array() += alpha;
     Eigen::LDLT<MatrixXd> ldlt(H);
     VectorXd step;
@@ -156,7 +185,7 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
       th_new = theta + t * step;
       eta_new = eta_of(th_new);
       mu_new = mu_of(eta_new);
-      f_new = objective(th_new, mu_new);
+      f_new = objective(th_new, eta_new, mu_new);
       if (std::isfinite(f_new) && f_new <= f + 1e-4 * t * slope) {
         accepted = true;
         break;
@@ -185,20 +214,34 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   for (Index i = 0; i < n; ++i) nobs += w(i) > 0;
   df_model = static_cast<double>(k - (icpt ? 1 : 0));
   df_resid = static_cast<double>(nobs - k);
-  deviance = 2 * half_dev_sum(fam, y, mu, w, nt);
+  deviance = 2 * half_dev(eta, mu);
   {
-    VectorXd mu0 = VectorXd::Constant(n, icpt ? ybar : fam.mu(0.0));
-    null_deviance = 2 * half_dev_sum(fam, y, mu0, w, nt);
+    const double m0 = icpt ? ybar : fam.mu(0.0);
+    const VectorXd mu0 = VectorXd::Constant(n, m0);
+    null_deviance = 2 * half_dev(VectorXd::Constant(n, fam.log ? std::log(m0) : m0), mu0);
   }
+  // Pearson terms and Fisher weights; on a log link 1 / V = mu^(1-p) / mu with
+  // mu^(1-p) = exp((1-p) eta) (no pow per row).
+  VectorXd pr(n);
+  parallel_chunks(n, nt, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i) {
+      const double r2 = (y(i) - mu(i)) * (y(i) - mu(i));
+      if (fam.log) {
+        const double m1 = std::exp((1 - pw) * eta(i));
+        pr(i) = w(i) * r2 * (m1 / mu(i));
+        v(i) = w(i) * m1 * mu(i);
+      } else {
+        const double V = fam.variance(mu(i)), d = fam.dmu(mu(i));
+        pr(i) = w(i) * r2 / V;
+        v(i) = w(i) * d * d / V;
+      }
+    }
+  });
   pearson_chi2 = 0;
-  for (Index i = 0; i < n; ++i) pearson_chi2 += w(i) * (y(i) - mu(i)) * (y(i) - mu(i)) / fam.variance(mu(i));
+  for (Index i = 0; i < n; ++i) pearson_chi2 += pr(i);  // row order: thread-count invariant
   scale = pw == 1 ? 1.0 : (df_resid > 0 ? pearson_chi2 / df_resid : kNaN);
-  for (Index i = 0; i < n; ++i) {
-    const double V = fam.variance(mu(i)), d = fam.dmu(mu(i));
-    v(i) = w(i) * d * d / V;
-  }
   MatrixXd Hs;
-  detail::centered_gram(X, v, mean, VectorXd::Zero(n), icpt, params_.n_threads, Hs, dummy);
+  detail::centered_gram(X, v, mean, VectorXd::Zero(n), icpt, nt, Hs, dummy);
   Index r = 0;
   const MatrixXd cov_theta = scale * detail::pinv_psd(Hs, r);
   MatrixXd L = MatrixXd::Identity(k, k);
