@@ -444,3 +444,19 @@ def test_iforest_batched_scoring_equals_row_by_row():
         ex_batch = m.explain(X).to_numpy()
         ex_single = np.vstack([m.explain(X[i:i + 1]).to_numpy() for i in range(len(X))])
         np.testing.assert_array_equal(ex_batch, ex_single)
+
+
+def test_ecod_merged_tail_counts_equal_binary_search():
+    """Many query rows are sorted and merged with the training columns; one row at a time
+    uses binary search. Both count ties exactly: integer data full of ties, values between
+    and beyond the training values."""
+    rng = np.random.default_rng(5)
+    Xtr = rng.integers(0, 6, size=(400, 3)).astype(float)
+    Xte = np.vstack([rng.integers(-2, 9, size=(300, 3)).astype(float), rng.normal(2, 3, size=(50, 3))])
+    for agg in ("paper", "pyod"):
+        m = ECOD(aggregation=agg).fit(Xtr)
+        batch = m.score_samples(Xte)
+        single = np.array([m.score_samples(Xte[i:i + 1])[0] for i in range(len(Xte))])
+        np.testing.assert_array_equal(batch, single)
+        np.testing.assert_array_equal(m.explain(Xte).to_numpy(),
+                                      np.vstack([m.explain(Xte[i:i + 1]).to_numpy() for i in range(len(Xte))]))

@@ -124,6 +124,7 @@ class ECOD : public DetectorBase<ECOD<T>, T> {
   /// score) or PyOD's per-feature terms (PyOD; these sum to anomaly_score).
   [[nodiscard]] RowMatrix<double> explain(MatrixView<T> X) const;
   /// Per-feature left and right tail scores -log F.
+  // -log of the left / right empirical tail probabilities, features x rows.
   void tail_scores(MatrixView<T> X, RowMatrix<double>& left, RowMatrix<double>& right) const;
   [[nodiscard]] const std::vector<double>& skewness() const { return skew_; }
   [[nodiscard]] const Params& params() const { return params_; }

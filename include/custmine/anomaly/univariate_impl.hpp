@@ -362,54 +362,73 @@ template <class T>
 void ECOD<T>::tail_scores(MatrixView<T> X, RowMatrix<double>& L, RowMatrix<double>& R) const {
   check_score_input<T>("ECOD::score_samples", X, this->n_features_, is_fitted());
   const Index m = X.rows(), d = X.cols(), n = sorted_.cols();
-  L.resize(m, d);
-  R.resize(m, d);
+  // Per feature (rows of L and R here, transposed by the callers' reads): many queries are
+  // sorted and merged with the sorted training column in one sequential walk; a binary
+  // search per value would miss the cache on every step once the column outgrows it.
+  L.resize(d, m);
+  R.resize(d, m);
   const double logn = std::log(static_cast<double>(n));
-  parallel_chunks(m, params_.n_threads, [&](Index r0, Index r1, int) {
-    for (Index i = r0; i < r1; ++i)
-      for (Index j = 0; j < d; ++j) {
+  const bool merge = static_cast<double>(m) * std::log2(static_cast<double>(n) + 1) > static_cast<double>(n);
+  parallel_for(d, params_.n_threads, [&](Index j, int) {
+    const double* s = sorted_.row(j).data();
+    double* lj = L.row(j).data();
+    double* rj = R.row(j).data();
+    auto put = [&](Index i, Index le, Index ge) {  // le = #{X <= v}, ge = #{X >= v}
+      lj[i] = logn - std::log(static_cast<double>(std::max<Index>(le, 1)));
+      rj[i] = logn - std::log(static_cast<double>(std::max<Index>(ge, 1)));
+    };
+    if (!merge) {
+      for (Index i = 0; i < m; ++i) {
         const double v = static_cast<double>(X(i, j));
-        const double* s = sorted_.row(j).data();
-        const Index le = std::upper_bound(s, s + n, v) - s;       // #{X <= v}
-        const Index ge = n - (std::lower_bound(s, s + n, v) - s);  // #{X >= v}
-        L(i, j) = logn - std::log(static_cast<double>(std::max<Index>(le, 1)));
-        R(i, j) = logn - std::log(static_cast<double>(std::max<Index>(ge, 1)));
+        put(i, std::upper_bound(s, s + n, v) - s, n - (std::lower_bound(s, s + n, v) - s));
       }
+      return;
+    }
+    std::vector<std::pair<double, Index>> q(static_cast<std::size_t>(m));
+    for (Index i = 0; i < m; ++i) q[i] = {static_cast<double>(X(i, j)), i};
+    std::sort(q.begin(), q.end());
+    Index lt = 0, le = 0;  // #{s < v}, #{s <= v} for the current query value
+    for (const auto& [v, i] : q) {
+      while (lt < n && s[lt] < v) ++lt;
+      if (le < lt) le = lt;
+      while (le < n && s[le] <= v) ++le;
+      put(i, le, n - lt);
+    }
   });
 }
 
 template <class T>
 RowMatrix<double> ECOD<T>::explain(MatrixView<T> X) const {
-  RowMatrix<double> L, R;
+  RowMatrix<double> L, R;  // features x rows
   tail_scores(X, L, R);
-  const Index m = L.rows(), d = L.cols();
+  const Index m = L.cols(), d = L.rows();
   RowMatrix<double> C(m, d);
   if (params_.aggregation == Aggregation::PyOD) {
     for (Index i = 0; i < m; ++i)
       for (Index j = 0; j < d; ++j)
-        C(i, j) = skew_[j] == 0.0 ? L(i, j) + R(i, j) : std::max(L(i, j), R(i, j));
+        C(i, j) = skew_[j] == 0.0 ? L(j, i) + R(j, i) : std::max(L(j, i), R(j, i));
     return C;
   }
   // Paper: the dimensional outlier score max(U_l, U_r) of each feature. The terms of the
   // winning sum would miss a feature in the other tail when the rest of the row outweighs
   // it, so the explanation does not sum to the score here.
   for (Index i = 0; i < m; ++i)
-    for (Index j = 0; j < d; ++j) C(i, j) = std::max(L(i, j), R(i, j));
+    for (Index j = 0; j < d; ++j) C(i, j) = std::max(L(j, i), R(j, i));
   return C;
 }
 
 template <class T>
 Vector<double> ECOD<T>::score_samples(MatrixView<T> X) const {
   if (params_.aggregation == Aggregation::PyOD) return -explain(X).rowwise().sum();
-  RowMatrix<double> L, R;
+  RowMatrix<double> L, R;  // features x rows
   tail_scores(X, L, R);
-  Vector<double> out(L.rows());
-  for (Index i = 0; i < L.rows(); ++i) {
+  Vector<double> out(L.cols());
+  for (Index i = 0; i < L.cols(); ++i) {
     double sl = 0, sr = 0, sa = 0;
-    for (Index j = 0; j < L.cols(); ++j) {
-      sl += L(i, j);
-      sr += R(i, j);
-      sa += skew_[j] < 0 ? L(i, j) : R(i, j);
+    for (Index j = 0; j < L.rows(); ++j) {
+      sl += L(j, i);
+      sr += R(j, i);
+      sa += skew_[j] < 0 ? L(j, i) : R(j, i);
     }
     out[i] = -std::max({sl, sr, sa});  // the paper's O = max of the three sums
   }
