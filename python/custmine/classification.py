@@ -35,6 +35,10 @@ def _encode_y(est, y, where):
     y = np.asarray(y)
     if y.dtype.kind == "O" and pd.isna(y).any():
         raise ValueError(f"{where}: y has a missing label")
+    if y.dtype.kind in "biuf":
+        # hashing instead of np.unique's sort: the same sorted classes and codes in O(n)
+        codes, classes = pd.factorize(y.ravel(), sort=True)
+        return np.asarray(classes, dtype=y.dtype), np.ascontiguousarray(codes, dtype=np.int64)
     classes, codes = np.unique(y, return_inverse=True)
     return classes, np.ascontiguousarray(codes, dtype=np.int64)
 
