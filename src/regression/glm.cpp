@@ -101,13 +101,19 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
     // a least-squares fit instead.
     fail(where, "identity link without an intercept is not supported for power ", pw);
   }
-  // Log link with a general Tweedie power: mu^(1-p) = exp((1-p) eta), one exp per row instead
-  // of pow() calls (which dominated small fits), and y's own term of the deviance once per fit.
-  const bool fast_tweedie = fam.log && pw != 0 && pw != 1 && pw != 2;
+  // Log link: the deviance in terms of eta = log(mu), with y's own term computed once per fit
+  // and mu^(1-p) = exp((1-p) eta): no log() or pow() per row and evaluation (they dominated
+  // small fits). Poisson: y log y - y eta - y + mu; Gamma: eta - log y + y e^-eta - 1.
+  const bool fast_tweedie = fam.log && pw != 0;
   VectorXd y_term;
   if (fast_tweedie) {
     y_term.resize(n);
-    for (Index i = 0; i < n; ++i) y_term(i) = y(i) > 0 ? std::pow(y(i), 2 - pw) / ((1 - pw) * (2 - pw)) : 0.0;
+    for (Index i = 0; i < n; ++i) {
+      const double yi = y(i);
+      if (pw == 1) y_term(i) = yi > 0 ? yi * std::log(yi) : 0.0;
+      else if (pw == 2) y_term(i) = std::log(yi);
+      else y_term(i) = yi > 0 ? std::pow(yi, 2 - pw) / ((1 - pw) * (2 - pw)) : 0.0;
+    }
   }
   auto half_dev = [&](const VectorXd& et, const VectorXd& mu) {
     double dev;
@@ -115,10 +121,12 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
       VectorXd d(n);
       parallel_chunks(n, nt, [&](Index b, Index e, int) {
         for (Index i = b; i < e; ++i) {
-          const double m1 = std::exp((1 - pw) * et(i));
-          d(i) = fam.valid_mu(mu(i)) && std::isfinite(m1)
-                     ? w(i) * (y_term(i) - y(i) * m1 / (1 - pw) + m1 * mu(i) / (2 - pw))
-                     : std::numeric_limits<double>::infinity();
+          const double m1 = pw == 1 ? 1.0 : std::exp((1 - pw) * et(i));
+          double h;
+          if (pw == 1) h = y_term(i) - y(i) * et(i) - y(i) + mu(i);
+          else if (pw == 2) h = et(i) - y_term(i) + y(i) * m1 - 1;
+          else h = y_term(i) - y(i) * m1 / (1 - pw) + m1 * mu(i) / (2 - pw);
+          d(i) = fam.valid_mu(mu(i)) && std::isfinite(m1) ? w(i) * h : std::numeric_limits<double>::infinity();
         }
       });
       dev = 0;
