@@ -1001,7 +1001,9 @@ RowMatrix<double> RandomForest::predict_values(const MatrixView<double>& X, int 
   parallel_chunks(X.rows(), n_threads, [&](Index b, Index e, int) {
     // Blocks of rows, trees outer: a tree's nodes stay in cache for the whole block. Each
     // row still sums its trees in order 0..T-1, so results do not depend on the blocking.
-    constexpr Index kBlock = 256;
+    // Fully grown trees hold ~10k nodes (a quarter MB): a block must be long enough to pay for
+    // bringing one back (256 rows: 7.8 s for 200k rows x 100 trees; 4096: 2.8 s).
+    constexpr Index kBlock = 4096;
     for (Index b0 = b; b0 < e; b0 += kBlock) {
       const Index e0 = std::min(e, b0 + kBlock);
       for (const auto& t : trees_) t.add_outputs(X, b0, e0, out.row(b0).data());
