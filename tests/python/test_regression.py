@@ -478,10 +478,16 @@ def test_thread_count_invariance():
     e2 = R.ElasticNetCV(alphas=8, n_jobs=2).fit(X, y)
     np.testing.assert_array_equal(e1.mse_path_, e2.mse_path_)
     np.testing.assert_array_equal(e1.coef_, e2.coef_)
-    yp = np.exp(0.1 * X[:, 0])
-    g1 = R.TweedieRegressor(power=1.5, alpha=0.1, n_jobs=1).fit(X, yp)
-    g2 = R.TweedieRegressor(power=1.5, alpha=0.1, n_jobs=2).fit(X, yp)
-    np.testing.assert_array_equal(g1.coef_, g2.coef_)
+    # GLMs thread only from 64k rows (below that one thread is faster): use more rows here.
+    Xg = rng.normal(size=(70000, 12))
+    mu = np.exp(0.1 * Xg[:, 0] - 0.2 * Xg[:, 1])
+    for make, yg in [(lambda j: R.TweedieRegressor(power=1.5, alpha=0.0, n_jobs=j), mu * rng.gamma(2.0, 0.5, 70000)),
+                     (lambda j: R.PoissonRegressor(alpha=0.0, n_jobs=j), rng.poisson(mu).astype(float)),
+                     (lambda j: R.GammaRegressor(alpha=0.0, n_jobs=j), mu * rng.gamma(2.0, 0.5, 70000))]:
+        g1, g2 = make(1).fit(Xg, yg), make(2).fit(Xg, yg)
+        np.testing.assert_array_equal(g1.coef_, g2.coef_)
+        assert g1.deviance_ == g2.deviance_
+        pd.testing.assert_frame_equal(g1.summary(), g2.summary(), check_exact=True)
 
 
 def test_warm_start_reaches_same_solution(advertising):
