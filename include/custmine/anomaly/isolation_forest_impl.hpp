@@ -21,8 +21,10 @@ inline constexpr int kIForestLanes = 8;
 /// (feature -1 once the lane is at its leaf). The leaves are those of one row at a time.
 template <class T, class Visit>
 inline void descend_lanes(const std::int32_t* feat, const std::int32_t* left, const double* val,
-                          const T* const* row, int max_depth, std::int32_t* node, Visit&& visit) {
-  for (int l = 0; l < kIForestLanes; ++l) node[l] = 0;
+                          const MatrixView<T>& X, Index first_row, int max_depth, std::int32_t* node,
+                          Visit&& visit) {
+  const T* row[kIForestLanes];
+  for (int l = 0; l < kIForestLanes; ++l) node[l] = 0, row[l] = X.row(first_row + l).data();
   for (int step = 0; step < max_depth; ++step)
     for (int l = 0; l < kIForestLanes; ++l) {
       const std::int32_t nd = node[l], f = feat[nd];
@@ -30,6 +32,22 @@ inline void descend_lanes(const std::int32_t* feat, const std::int32_t* left, co
       visit(step, l, f);
       node[l] = f < 0 ? nd : next;
     }
+}
+/// Calls visit(t, feat, left, val, b0, e0) for rows [b, e) in blocks of 256, trees outer
+/// within a block (a tree's nodes stay in cache); each row meets its trees in order.
+template <class Visit>
+inline void for_each_block_tree(const std::vector<std::int64_t>& tree_offset, const std::vector<std::int32_t>& feature,
+                                const std::vector<std::int32_t>& left, const std::vector<double>& value, Index b,
+                                Index e, Visit&& visit) {
+  constexpr Index kBlock = 256;
+  const std::size_t n_trees = tree_offset.size() - 1;
+  for (Index b0 = b; b0 < e; b0 += kBlock) {
+    const Index e0 = std::min(e, b0 + kBlock);
+    for (std::size_t t = 0; t < n_trees; ++t) {
+      const std::int64_t base = tree_offset[t];
+      visit(feature.data() + base, left.data() + base, value.data() + base, b0, e0);
+    }
+  }
 }
 }  // namespace detail
 
@@ -212,32 +230,24 @@ Vector<double> IsolationForest<T>::mean_path_length(MatrixView<T> X) const {
   // Every row is at a leaf after this many steps.
   const int max_depth = max_tree_depth();
   parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
-    constexpr Index kBlock = 256;  // rows per block: one tree's nodes stay in cache
-    for (Index b0 = b; b0 < e; b0 += kBlock) {
-      const Index e0 = std::min(e, b0 + kBlock);
-      for (std::size_t t = 0; t < n_trees; ++t) {
-        const std::int64_t base = tree_offset_[t];
-        const std::int32_t* feat = feature_.data() + base;
-        const std::int32_t* left = left_.data() + base;
-        const double* val = value_.data() + base;
-        Index i = b0;
-        constexpr int kLanes = detail::kIForestLanes;
-        for (; i + kLanes <= e0; i += kLanes) {
-          std::int32_t node[kLanes];
-          const T* row[kLanes];
-          for (int l = 0; l < kLanes; ++l) row[l] = X.row(i + l).data();
-          detail::descend_lanes(feat, left, val, row, max_depth, node, [](int, int, std::int32_t) {});
-          for (int l = 0; l < kLanes; ++l) depth[i + l] += val[node[l]];
-        }
-        for (; i < e0; ++i) {
-          const T* row = X.row(i).data();
-          std::int32_t node = 0;
-          while (feat[node] >= 0) node = left[node] + (static_cast<double>(row[feat[node]]) <= val[node] ? 0 : 1);
-          depth[i] += val[node];
-        }
+    detail::for_each_block_tree(tree_offset_, feature_, left_, value_, b, e,
+                                [&](const std::int32_t* feat, const std::int32_t* left, const double* val,
+                                    Index b0, Index e0) {
+      Index i = b0;
+      constexpr int kLanes = detail::kIForestLanes;
+      for (; i + kLanes <= e0; i += kLanes) {
+        std::int32_t node[kLanes];
+        detail::descend_lanes(feat, left, val, X, i, max_depth, node, [](int, int, std::int32_t) {});
+        for (int l = 0; l < kLanes; ++l) depth[i + l] += val[node[l]];
       }
-      if (((b0 / kBlock) & 63) == 0) Interrupt::check("IsolationForest::score_samples");
-    }
+      for (; i < e0; ++i) {
+        const T* row = X.row(i).data();
+        std::int32_t node = 0;
+        while (feat[node] >= 0) node = left[node] + (static_cast<double>(row[feat[node]]) <= val[node] ? 0 : 1);
+        depth[i] += val[node];
+      }
+      if (((b0 / 256) & 63) == 0 && feat == feature_.data()) Interrupt::check("IsolationForest::score_samples");
+    });
   });
   depth /= static_cast<double>(n_trees);
   return depth;
@@ -260,51 +270,43 @@ RowMatrix<double> IsolationForest<T>::explain(MatrixView<T> X) const {
   const auto max_depth = static_cast<std::size_t>(max_tree_depth());
   parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
     std::vector<std::int32_t> path(max_depth), lane_path(max_depth * detail::kIForestLanes);
-    constexpr Index kBlock = 256;  // rows per block, trees outer: one tree's nodes stay in cache
-    for (Index b0 = b; b0 < e; b0 += kBlock) {
-      const Index e0 = std::min(e, b0 + kBlock);
-      for (std::size_t t = 0; t < n_trees; ++t) {
-        const std::int64_t base = tree_offset_[t];
-        const std::int32_t* feat = feature_.data() + base;
-        const std::int32_t* left = left_.data() + base;
-        const double* val = value_.data() + base;
-        Index i = b0;
-        // A lane's path records -1 once it stands at its leaf, so the additions below are
-        // the one-row-at-a-time ones.
-        constexpr int kLanes = detail::kIForestLanes;
-        for (; i + kLanes <= e0; i += kLanes) {
-          std::int32_t node[kLanes];
-          const T* row[kLanes];
-          for (int l = 0; l < kLanes; ++l) row[l] = X.row(i + l).data();
-          detail::descend_lanes(feat, left, val, row, static_cast<int>(max_depth), node,
-                                [&](int step, int l, std::int32_t f) { lane_path[step * kLanes + l] = f; });
-          for (int l = 0; l < kLanes; ++l) {
-            const double h = val[node[l]];
-            if (h <= 0) continue;
-            double* c = C.row(i + l).data();
-            for (std::size_t step = 0; step < max_depth; ++step) {
-              const std::int32_t f = lane_path[step * kLanes + l];
-              if (f < 0) break;
-              c[f] += 1.0 / h;
-            }
-          }
-        }
-        for (; i < e0; ++i) {
-          const T* row = X.row(i).data();
-          std::size_t len = 0;
-          std::int32_t node = 0;
-          while (feat[node] >= 0) {
-            const std::int32_t f = feat[node];
-            path[len++] = f;
-            node = left[node] + (static_cast<double>(row[f]) <= val[node] ? 0 : 1);
-          }
-          const double h = val[node];
+    detail::for_each_block_tree(tree_offset_, feature_, left_, value_, b, e,
+                                [&](const std::int32_t* feat, const std::int32_t* left, const double* val,
+                                    Index b0, Index e0) {
+      Index i = b0;
+      // A lane's path records -1 once it stands at its leaf, so the additions below are the
+      // one-row-at-a-time ones.
+      constexpr int kLanes = detail::kIForestLanes;
+      for (; i + kLanes <= e0; i += kLanes) {
+        std::int32_t node[kLanes];
+        detail::descend_lanes(feat, left, val, X, i, static_cast<int>(max_depth), node,
+                              [&](int step, int l, std::int32_t f) { lane_path[step * kLanes + l] = f; });
+        for (int l = 0; l < kLanes; ++l) {
+          const double h = val[node[l]];
           if (h <= 0) continue;
-          double* c = C.row(i).data();
-          for (std::size_t k = 0; k < len; ++k) c[path[k]] += 1.0 / h;
+          double* c = C.row(i + l).data();
+          for (std::size_t step = 0; step < max_depth; ++step) {
+            const std::int32_t f = lane_path[step * kLanes + l];
+            if (f < 0) break;
+            c[f] += 1.0 / h;
+          }
         }
       }
-    }
+      for (; i < e0; ++i) {
+        const T* row = X.row(i).data();
+        std::size_t len = 0;
+        std::int32_t node = 0;
+        while (feat[node] >= 0) {
+          const std::int32_t f = feat[node];
+          path[len++] = f;
+          node = left[node] + (static_cast<double>(row[f]) <= val[node] ? 0 : 1);
+        }
+        const double h = val[node];
+        if (h <= 0) continue;
+        double* c = C.row(i).data();
+        for (std::size_t k = 0; k < len; ++k) c[path[k]] += 1.0 / h;
+      }
+    });
   });
   C /= static_cast<double>(n_trees);
   return C;
