@@ -84,7 +84,9 @@ void syrk_t(double alpha, ConstMat A, double beta, Mat C) {
   // A^T A from the storage: column-major A -> storage^T storage; row-major -> storage storage^T.
   const bool trans = !A.row_major;
 #ifdef CUSTMINE_HAVE_BLAS
-  if (A.rows > 0) {
+  // Below 16 columns BLIS's syrk is slower than Eigen's (4096 x 8: 102 us vs 48 us; 4096 x 32:
+  // 272 us vs 437 us), so the small Grams of narrow data stay on Eigen.
+  if (A.rows > 0 && k >= 16) {
     const int n = to_int(k), kk = to_int(A.rows), lda = to_int(std::max<Index>(A.ld, 1));
     const int ldc = to_int(std::max<Index>(C.ld, 1));
     const char uplo = lower ? 'L' : 'U', tr = trans ? 'T' : 'N';

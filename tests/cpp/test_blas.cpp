@@ -54,32 +54,36 @@ TEST(Blas, GemmMatchesEigenForEveryLayout) {
 
 TEST(Blas, SyrkLowerTriangleMatchesEigen) {
   using custmine::RowMatrix;
-  const Eigen::MatrixXd A0 = Eigen::MatrixXd::Random(50, 6);
-  const Eigen::MatrixXd S0 = Eigen::MatrixXd::Random(6, 6);
-  const Eigen::MatrixXd expect = 3.0 * A0.transpose() * A0 + 0.5 * S0;
-  for (int rma = 0; rma < 2; ++rma)
-    for (int rmc = 0; rmc < 2; ++rmc) {
-      RowMatrix<double> ra = RowMatrix<double>::Zero(60, 9);
-      Eigen::MatrixXd ca = Eigen::MatrixXd::Zero(60, 9);
-      ra.block(4, 2, 50, 6) = A0;
-      ca.block(4, 2, 50, 6) = A0;
-      const auto va = rma ? custmine::blas::view(ra.block(4, 2, 50, 6)) : custmine::blas::view(ca.block(4, 2, 50, 6));
-      RowMatrix<double> rc = S0;
-      Eigen::MatrixXd cc = S0;
-      Eigen::MatrixXd got;
-      if (rmc) {
-        custmine::blas::syrk_t(3.0, va, 0.5, custmine::blas::mut_view(rc));
-        got = rc;
-      } else {
-        custmine::blas::syrk_t(3.0, va, 0.5, custmine::blas::mut_view(cc));
-        got = cc;
-      }
-      for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 6; ++j) {
-          if (i >= j) EXPECT_NEAR(got(i, j), expect(i, j), 1e-11) << rma << rmc;
-          else EXPECT_EQ(got(i, j), S0(i, j)) << "upper triangle touched";
+  // 6 columns take the Eigen path even with a BLAS (narrow Grams), 20 the BLAS path.
+  for (const int k : {6, 20}) {
+    const Eigen::MatrixXd A0 = Eigen::MatrixXd::Random(50, k);
+    const Eigen::MatrixXd S0 = Eigen::MatrixXd::Random(k, k);
+    const Eigen::MatrixXd expect = 3.0 * A0.transpose() * A0 + 0.5 * S0;
+    for (int rma = 0; rma < 2; ++rma)
+      for (int rmc = 0; rmc < 2; ++rmc) {
+        RowMatrix<double> ra = RowMatrix<double>::Zero(60, k + 3);
+        Eigen::MatrixXd ca = Eigen::MatrixXd::Zero(60, k + 3);
+        ra.block(4, 2, 50, k) = A0;
+        ca.block(4, 2, 50, k) = A0;
+        const auto va = rma ? custmine::blas::view(ra.block(4, 2, 50, k)) : custmine::blas::view(ca.block(4, 2, 50, k));
+        RowMatrix<double> rc = S0;
+        Eigen::MatrixXd cc = S0;
+        Eigen::MatrixXd got;
+        if (rmc) {
+          custmine::blas::syrk_t(3.0, va, 0.5, custmine::blas::mut_view(rc));
+          got = rc;
+        } else {
+          custmine::blas::syrk_t(3.0, va, 0.5, custmine::blas::mut_view(cc));
+          got = cc;
         }
-    }
+        for (int i = 0; i < k; ++i)
+          for (int j = 0; j < k; ++j) {
+            if (i >= j) EXPECT_NEAR(got(i, j), expect(i, j), 1e-11) << k << rma << rmc;
+            else EXPECT_EQ(got(i, j), S0(i, j)) << "upper triangle touched";
+          }
+      }
+  }
+  const Eigen::MatrixXd S0 = Eigen::MatrixXd::Random(6, 6);
   // No rows: C = beta * C on the lower triangle.
   Eigen::MatrixXd E(0, 6), C = S0;
   custmine::blas::syrk_t(1.0, custmine::blas::view(E), 0.0, custmine::blas::mut_view(C));
