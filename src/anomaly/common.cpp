@@ -33,19 +33,28 @@ Contamination Contamination::from_json(const json::object& params, std::string_v
   return fraction(c);
 }
 
-double percentile(std::vector<double> v, double q) {
-  require(!v.empty(), "percentile", "empty input");
+namespace {
+// numpy's linear-interpolated percentile q of all of v, selecting only inside [from, to): the
+// caller guarantees that every element before `from` is <= the wanted order statistic and
+// every element from `to` on is >= the next one (an earlier selection partitioned v so).
+// Returns the percentile and the index of the lower order statistic.
+std::pair<double, std::size_t> select_percentile(std::vector<double>& v, std::size_t from, std::size_t to,
+                                                 double q) {
   const double pos = q / 100.0 * static_cast<double>(v.size() - 1);
-  auto lo = static_cast<std::size_t>(std::floor(pos));
-  lo = std::min(lo, v.size() - 1);
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  std::nth_element(v.begin(), v.begin() + lo, v.end());
+  const auto lo = std::min(static_cast<std::size_t>(std::floor(pos)), v.size() - 1);
+  std::nth_element(v.begin() + from, v.begin() + lo, v.begin() + to);
   const double a = v[lo];
-  const double b = hi == lo ? a : *std::min_element(v.begin() + lo + 1, v.end());
+  const double b = lo + 1 < to ? *std::min_element(v.begin() + lo + 1, v.begin() + to) : a;
   const double t = pos - static_cast<double>(lo);
   // numpy's _lerp: interpolate from the nearer end for accuracy.
   const double diff = b - a;
-  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+  return {t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t, lo};
+}
+}  // namespace
+
+double percentile(std::vector<double> v, double q) {
+  require(!v.empty(), "percentile", "empty input");
+  return select_percentile(v, 0, v.size(), q).first;
 }
 
 json::object FeatureProfile::to_json() const {
@@ -79,29 +88,15 @@ FeatureProfile feature_ranges(MatrixView<T> X, int n_threads, Index max_rows) {
   p.low.resize(static_cast<std::size_t>(d));
   p.median.resize(p.low.size());
   p.high.resize(p.low.size());
-  // numpy's linear-interpolated percentile at q, on v already partitioned so that every
-  // element before `from` is <= v[lo] (an nth_element on [from, end) finishes the job).
-  auto pct = [n](std::vector<double>& v, std::size_t from, std::size_t to, double q) {
-    const double pos = q / 100.0 * static_cast<double>(n - 1);
-    const auto lo = std::min(static_cast<std::size_t>(std::floor(pos)), v.size() - 1);
-    std::nth_element(v.begin() + from, v.begin() + lo, v.begin() + to);
-    const double a = v[lo];
-    // the next order statistic: the smallest value after lo inside [lo + 1, to); everything
-    // from `to` on is >= it by the caller's earlier partition
-    const double b = lo + 1 < to ? *std::min_element(v.begin() + lo + 1, v.begin() + to) : a;
-    const double t = pos - static_cast<double>(lo);
-    const double diff = b - a;
-    return std::pair{t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t, lo};
-  };
   parallel_for(d, n_threads, [&](Index j, int) {
     std::vector<double> col(static_cast<std::size_t>(n));
     for (Index i = 0; i < n; ++i) col[i] = static_cast<double>(X(n == N ? i : i * N / n, j));
     // Median on the whole column, then 5 % below it and 95 % above it: the same order
     // statistics as three independent selections, for about half the work.
-    const auto [med, mid] = pct(col, 0, col.size(), 50.0);
+    const auto [med, mid] = select_percentile(col, 0, col.size(), 50.0);
     p.median[j] = med;
-    p.low[j] = pct(col, 0, std::min(mid + 1, col.size()), 5.0).first;
-    p.high[j] = pct(col, mid, col.size(), 95.0).first;
+    p.low[j] = select_percentile(col, 0, std::min(mid + 1, col.size()), 5.0).first;
+    p.high[j] = select_percentile(col, mid, col.size(), 95.0).first;
   });
   return p;
 }
@@ -200,7 +195,7 @@ std::int64_t json_size(const json::object& o, std::string_view key, std::int64_t
 }
 
 #define CUSTMINE_ANOMALY_COMMON(T)                                                        \
-  template FeatureProfile feature_ranges<T>(MatrixView<T>, int, Index);                               \
+  template FeatureProfile feature_ranges<T>(MatrixView<T>, int, Index);                  \
   template RowMatrix<T> baseline_rows<T>(MatrixView<T>, Index);                           \
   template void check_fit_input<T>(std::string_view, MatrixView<T>, Index);               \
   template void check_score_input<T>(std::string_view, MatrixView<T>, Index, bool);

@@ -66,14 +66,6 @@ void gemm_storage(double alpha, const ConstMat& A, bool ta, const ConstMat& B, b
 
 }  // namespace
 
-bool available() noexcept {
-#ifdef CUSTMINE_HAVE_BLAS
-  return true;
-#else
-  return false;
-#endif
-}
-
 void syrk_t(double alpha, ConstMat A, double beta, Mat C) {
   const Index k = A.cols;
   if (C.rows != k || C.cols != k)

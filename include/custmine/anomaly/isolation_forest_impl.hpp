@@ -15,6 +15,8 @@ namespace custmine::anomaly {
 namespace detail {
 /// Rows per batch in tree descents.
 inline constexpr int kIForestLanes = 8;
+/// Rows per block of a tree sweep (for_each_block_tree).
+inline constexpr Index kIForestBlock = 256;
 /// Moves kIForestLanes rows from the root of one tree to their leaves: max_depth steps with
 /// branch-free selects (a lane at its leaf stands still), so the lanes' chains of dependent
 /// loads overlap instead of waiting on each other. visit(step, lane, feature) sees each step
@@ -33,16 +35,15 @@ inline void descend_lanes(const std::int32_t* feat, const std::int32_t* left, co
       node[l] = f < 0 ? nd : next;
     }
 }
-/// Calls visit(t, feat, left, val, b0, e0) for rows [b, e) in blocks of 256, trees outer
+/// Calls visit(feat, left, val, b0, e0) for rows [b, e) in blocks of kIForestBlock, trees outer
 /// within a block (a tree's nodes stay in cache); each row meets its trees in order.
 template <class Visit>
 inline void for_each_block_tree(const std::vector<std::int64_t>& tree_offset, const std::vector<std::int32_t>& feature,
                                 const std::vector<std::int32_t>& left, const std::vector<double>& value, Index b,
                                 Index e, Visit&& visit) {
-  constexpr Index kBlock = 256;
   const std::size_t n_trees = tree_offset.size() - 1;
-  for (Index b0 = b; b0 < e; b0 += kBlock) {
-    const Index e0 = std::min(e, b0 + kBlock);
+  for (Index b0 = b; b0 < e; b0 += kIForestBlock) {
+    const Index e0 = std::min(e, b0 + kIForestBlock);
     for (std::size_t t = 0; t < n_trees; ++t) {
       const std::int64_t base = tree_offset[t];
       visit(feature.data() + base, left.data() + base, value.data() + base, b0, e0);
@@ -246,7 +247,7 @@ Vector<double> IsolationForest<T>::mean_path_length(MatrixView<T> X) const {
         while (feat[node] >= 0) node = left[node] + (static_cast<double>(row[feat[node]]) <= val[node] ? 0 : 1);
         depth[i] += val[node];
       }
-      if (((b0 / 256) & 63) == 0 && feat == feature_.data()) Interrupt::check("IsolationForest::score_samples");
+      if (((b0 / detail::kIForestBlock) & 63) == 0 && feat == feature_.data()) Interrupt::check("IsolationForest::score_samples");
     });
   });
   depth /= static_cast<double>(n_trees);

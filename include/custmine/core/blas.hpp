@@ -46,9 +46,6 @@ Mat mut_view(M&& m) {
   return {m.data(), m.rows(), m.cols(), m.outerStride(), bool(D::IsRowMajor)};
 }
 
-/// True when this build calls an external BLAS (otherwise Eigen computes the products).
-bool available() noexcept;
-
 /// Lower triangle of C = alpha * A^T A + beta * C. A is m x k, C is k x k; the strictly
 /// upper triangle of C is not touched.
 void syrk_t(double alpha, ConstMat A, double beta, Mat C);
