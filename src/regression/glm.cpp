@@ -104,9 +104,9 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   // Log link: the deviance in terms of eta = log(mu), with y's own term computed once per fit
   // and mu^(1-p) = exp((1-p) eta): no log() or pow() per row and evaluation (they dominated
   // small fits). Poisson: y log y - y eta - y + mu; Gamma: eta - log y + y e^-eta - 1.
-  const bool fast_tweedie = fam.log && pw != 0;
+  const bool dev_from_eta = fam.log && pw != 0;
   VectorXd y_term;
-  if (fast_tweedie) {
+  if (dev_from_eta) {
     y_term.resize(n);
     for (Index i = 0; i < n; ++i) {
       const double yi = y(i);
@@ -117,7 +117,7 @@ GLM& GLM::fit(MatrixView<double> X, VectorView<double> yv, const VectorXd* sampl
   }
   auto half_dev = [&](const VectorXd& et, const VectorXd& mu) {
     double dev;
-    if (fast_tweedie) {
+    if (dev_from_eta) {
       VectorXd d(n);
       parallel_chunks(n, nt, [&](Index b, Index e, int) {
         for (Index i = b; i < e; ++i) {
