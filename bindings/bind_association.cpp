@@ -178,6 +178,20 @@ CUSTMINE_BIND_FAMILY(association) {
       py::arg("min_len") = 1, py::arg("max_len") = 0, py::arg("n_threads") = 1, py::arg("max_itemsets") = 0,
       py::arg("labels") = py::none(), py::arg("as_tuples") = false);
 
+  m.def("count_itemsets", [](const Transactions& t, const Array<std::int64_t>& offsets,
+                             const Array<std::int32_t>& items, int n_threads) {
+        constexpr std::string_view w = "count_itemsets";
+        auto o = span1d(offsets, w, "offsets");
+        auto i = span1d(items, w, "items");
+        std::vector<Index> c;
+        {
+          py::gil_scoped_release nogil;
+          c = count_itemsets(t, o, i, n_threads);
+        }
+        return np(c);
+      },
+      py::arg("transactions"), py::arg("offsets"), py::arg("items"), py::arg("n_threads") = 1);
+
   m.def("association_rules", [](const Array<std::int64_t>& offsets, const Array<std::int32_t>& items,
                                 const Array<double>& weight, double total, std::int64_t n_transactions,
                                 const std::string& metric, double min_threshold, int min_len, int max_len,

@@ -130,6 +130,50 @@ def apply_batch(pdf: pd.DataFrame, payload: tuple, features, method: str, out_co
 
 
 # ---------------------------------------------------------------------------------
+# Order-independent monetary totals (the engines' half of core/exact_sum.hpp's GridSum)
+#
+# rfm's totals are exact sums of the amounts rounded to a grid of 2^-90 times the largest
+# |amount|'s power of two, rounded once to double. An engine adds in any order, so each row
+# goes in as three integer parts of 30 bits on that grid, summed as int64 per customer (no
+# overflow below 2^32 rows per customer), and the driver rebuilds the same double.
+
+_GRID_BITS = 90
+_P1 = float(2**30)
+_P2 = float(2**60)
+
+
+def grid_shift(max_abs) -> int:
+    """GridSum's shift for the largest |amount| (C++ std::ilogb of a finite max)."""
+    max_abs = float(max_abs)
+    if not math.isfinite(max_abs):
+        raise ValueError("amount contains NaN or infinity")
+    return _GRID_BITS - (math.frexp(max_abs)[1] - 1 if max_abs > 0 else 0)
+
+
+def grid_factors(shift: int) -> tuple:
+    """x * f1 * f2 = x * 2^shift exactly, with both factors within double range."""
+    half = int(shift / 2)  # truncation toward zero, as C++ integer division
+    return math.ldexp(1.0, half), math.ldexp(1.0, shift - half)
+
+
+def grid_parts(values: np.ndarray, shift: int) -> tuple:
+    """The three int64 parts (high to low) of each value on the grid."""
+    f1, f2 = grid_factors(shift)
+    y = np.rint(np.asarray(values, dtype=np.float64) * f1 * f2)
+    p2 = np.floor(y / _P2)
+    r = y - p2 * _P2
+    p1 = np.floor(r / _P1)
+    return p2.astype(np.int64), p1.astype(np.int64), (r - p1 * _P1).astype(np.int64)
+
+
+def grid_totals(p2, p1, p0, shift: int) -> np.ndarray:
+    """Per-customer sums of the parts back to doubles: the exact grid total, rounded once
+    (Python's int-to-float conversion rounds to nearest, ties to even, as C++'s)."""
+    return np.array([math.ldexp(float((int(a) << 60) + (int(b) << 30) + int(c)), -shift)
+                     for a, b, c in zip(p2, p1, p0)], dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------
 # RFM from per-customer aggregates
 
 
@@ -210,25 +254,41 @@ def local_itemsets(pdf: pd.DataFrame, transaction: str, item: str, min_count: in
     return list(res["itemsets"])
 
 
-def count_candidates(pdf: pd.DataFrame, transaction: str, item: str, candidates: list) -> np.ndarray:
-    """SON pass 2 on one partition: exact counts of every candidate (tid-set intersections)."""
-    counts = np.zeros(len(candidates), dtype=np.int64)
-    if len(pdf) == 0 or not candidates:
+def flatten_candidates(candidates: list) -> tuple:
+    """Candidates (frozensets of labels) as CSR: offsets and one object array of labels,
+    shipped once to every partition for the second pass."""
+    lengths = np.fromiter((len(c) for c in candidates), dtype=np.int64, count=len(candidates))
+    offsets = np.zeros(len(candidates) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.empty(int(offsets[-1]), dtype=object)
+    flat[:] = [x for c in candidates for x in c]
+    return offsets, flat
+
+
+def count_candidates(pdf: pd.DataFrame, transaction: str, item: str, flat: tuple) -> np.ndarray:
+    """SON pass 2 on one partition: exact counts of every candidate, by custmine's native
+    counter (shared-prefix tid-list intersections). Candidates with an item the partition
+    never saw count 0 there."""
+    from .association import as_transactions
+
+    offsets, labels = flat
+    m = len(offsets) - 1
+    counts = np.zeros(m, dtype=np.int64)
+    if len(pdf) == 0 or m == 0:
         return counts
-    tids = {}
-    for it, grp in pdf.groupby(item, sort=False)[transaction]:
-        tids[it] = frozenset(grp.unique())
-    for k, cand in enumerate(candidates):
-        sets = [tids.get(it) for it in cand]
-        if any(s is None for s in sets):
-            continue
-        sets.sort(key=len)
-        acc = set(sets[0])
-        for s in sets[1:]:
-            acc &= s
-            if not acc:
-                break
-        counts[k] = len(acc)
+    tx = as_transactions(pdf[[transaction, item]], transaction_col=transaction, item_col=item,
+                         where="SON second pass")
+    codes = tx.label_index().get_indexer(labels)
+    # a candidate is countable here when all of its items occur in the partition
+    known = np.minimum.reduceat((codes >= 0).astype(np.int8), offsets[:-1]).astype(bool)
+    if not known.any():
+        return counts
+    lengths = np.diff(offsets)[known]
+    sub_off = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=sub_off[1:])
+    keep_item = np.repeat(known, np.diff(offsets))
+    sub_items = np.ascontiguousarray(codes[keep_item], dtype=np.int32)
+    counts[known] = _core.association.count_itemsets(tx._native, sub_off, sub_items, 1)
     return counts
 
 
@@ -251,29 +311,61 @@ def itemsets_frame(candidates: list, counts: np.ndarray, n: int, min_count: int)
 
 
 # ---------------------------------------------------------------------------------
-# CLV summary statistics from customer-day totals
+# CLV summary statistics, per partition of whole customers
+
+_SUMMARY_KEYS = ["frequency", "recency", "T"]
 
 
-def summary_from_customer_days(days: pd.DataFrame, *, customer_name, with_amount: bool, freq, observation_end,
-                               calibration_end, collapse: bool, where: str) -> pd.DataFrame:
-    """custmine.clv.summary_data on the engine's customer-day totals (columns c, day, a).
-
-    summary_data merges the rows of a customer-day before anything else, so running it on the
-    merged rows gives the same table. ``collapse=True`` returns the distinct (frequency,
-    recency, T) rows with a ``count`` column, to fit with ``weights=count``."""
+def summary_window(first_day, last_day, n_missing_customers: int, *, freq, observation_end, calibration_end,
+                   where: str) -> tuple:
+    """The driver's checks of summary_data on the whole data's first and last day; returns
+    the (observation end, has calibration, calibration end) every partition uses."""
     from . import clv
 
-    if len(days) == 0:
+    if first_day is None or last_day is None or pd.isna(first_day) or pd.isna(last_day):
         raise ValueError(f"{where}: transactions is empty")
-    frame = pd.DataFrame({customer_name: days["c"].to_numpy(),
-                          "_date": pd.to_datetime(days["day"].to_numpy(np.int64), unit="D"),
-                          "_amount": days["a"].to_numpy(np.float64)})
-    out = clv.summary_data(frame, customer_name, "_date", "_amount" if with_amount else None, freq=freq,
-                           observation_end=observation_end, calibration_end=calibration_end)
-    if not collapse:
-        return out
-    keys = ["frequency", "recency", "T"]
-    return out.groupby(keys, sort=True).size().rename("count").reset_index()
+    if n_missing_customers:
+        raise ValueError(f"{where}: customer has {int(n_missing_customers)} missing values")
+    return clv._summary_window(int(first_day), int(last_day), freq, observation_end, calibration_end, where)
+
+
+def summary_columns(with_amount: bool, has_cal: bool) -> list:
+    cols = list(_SUMMARY_KEYS) + (["monetary_value"] if with_amount else [])
+    if has_cal:
+        cols += ["frequency_holdout"] + (["monetary_value_holdout"] if with_amount else []) + ["duration_holdout"]
+    return cols
+
+
+def summary_partition(pdf: pd.DataFrame, *, freq, window: tuple, with_amount: bool) -> pd.DataFrame:
+    """custmine.clv.summary_data of one partition that holds every row of its customers
+    (columns c, day[, a]; rows of a customer-day are merged there): column c and the
+    statistics, one row per customer. The window comes from the whole data, so each row is
+    the one summary_data gives on all the data."""
+    from . import clv
+    from ._base import as_labels
+
+    cols = summary_columns(with_amount, window[1])
+    if len(pdf) == 0:
+        return pd.DataFrame({"c": pdf["c"].iloc[:0], **{k: np.zeros(0) for k in cols}})
+    codes, uniques = as_labels(pdf["c"], "customer", "summary_data")
+    amt = np.ascontiguousarray(pdf["a"].to_numpy(np.float64)) if with_amount else None
+    table = clv._summary_frame(codes, pd.Index(uniques), np.ascontiguousarray(pdf["day"].to_numpy(np.int64)), amt,
+                               freq, window)
+    out = table.reset_index(drop=True)
+    out.insert(0, "c", table.index.to_numpy())
+    return out
+
+
+def summary_result(stats: pd.DataFrame, *, customer_name, collapse: bool) -> pd.DataFrame:
+    """The driver's side: per-customer rows indexed by sorted customer id (summary_data's
+    order), or with ``collapse`` the engine's (frequency, recency, T) counts sorted by key."""
+    if collapse:
+        out = stats.sort_values(_SUMMARY_KEYS, kind="stable").reset_index(drop=True)
+        out["count"] = out["count"].astype(np.int64)
+        return out[_SUMMARY_KEYS + ["count"]]
+    out = stats.set_index("c").sort_index(kind="stable")
+    out.index.name = customer_name
+    return out
 
 
 # ---------------------------------------------------------------------------------

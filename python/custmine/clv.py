@@ -90,24 +90,40 @@ def summary_data(transactions, customer, date, amount=None, freq="D", observatio
     ns = as_datetime(transactions[date], "date", where)
     day = np.floor_divide(ns, _NS_PER_DAY).astype(np.int64)
     amt = None if amount is None else as_numeric(transactions[amount], "amount", where)
-    end = int(day.max()) if observation_end is None else _day(observation_end, "observation_end", where)
+    window = _summary_window(int(day.min()), int(day.max()), freq, observation_end, calibration_end, where)
+    return _summary_frame(codes, pd.Index(uniques, name=customer), day, amt, freq, window)
+
+
+def _summary_window(first_day: int, last_day: int, freq, observation_end, calibration_end, where: str) -> tuple:
+    """(observation end, has calibration, calibration end) in days since the epoch, checked.
+    Needs only the first and last transaction day, so custmine.spark / custmine.dask check
+    the whole data on the driver before each partition is summarised alone."""
+    _check_freq(freq, where, _PERIOD_DAYS)
+    end = last_day if observation_end is None else _day(observation_end, "observation_end", where)
     has_cal = calibration_end is not None
     cal = _day(calibration_end, "calibration_end", where) if has_cal else 0
     if has_cal and cal >= end:
         raise ValueError(f"{where}: calibration_end must be before observation_end")
-    if int(day.min()) > (cal if has_cal else end):
+    if first_day > (cal if has_cal else end):
         raise ValueError(f"{where}: every transaction is after the {'calibration' if has_cal else 'observation'} end")
-    out = _core.clv.summary_data(np.ascontiguousarray(codes), len(uniques), day, amt, _PERIOD_DAYS[freq], end,
+    return end, has_cal, cal
+
+
+def _summary_frame(codes, index: pd.Index, day, amt, freq, window: tuple) -> pd.DataFrame:
+    """summary_data's table for customer codes 0..len(index)-1. Each customer's row depends
+    on its own transactions and the window only, so summarising partitions that hold whole
+    customers and concatenating gives the same rows."""
+    end, has_cal, cal = window
+    out = _core.clv.summary_data(np.ascontiguousarray(codes), len(index), day, amt, _PERIOD_DAYS[freq], end,
                                  has_cal, cal)
-    index = pd.Index(uniques, name=customer)
     cols = {k: out[k] for k in ("frequency", "recency", "T")}
-    if amount is not None:
+    if amt is not None:
         cols["monetary_value"] = out["monetary_value"]
     if has_cal:
         cols["frequency_holdout"] = out["frequency_holdout"]
-        if amount is not None:
+        if amt is not None:
             cols["monetary_value_holdout"] = out["monetary_value_holdout"]
-        cols["duration_holdout"] = np.full(len(uniques), out["duration_holdout"])
+        cols["duration_holdout"] = np.full(len(index), out["duration_holdout"])
     df = pd.DataFrame(cols, index=index)
     keep = out["in_calibration"].astype(bool)
     return df[keep] if has_cal else df

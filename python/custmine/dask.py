@@ -88,8 +88,10 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
     """:func:`custmine.tiering.rfm` on a Dask DataFrame: per-customer aggregation in Dask
     (last day, last purchase day, purchases or distinct purchase orders, value), then
     scoring of the per-customer table on the driver with rfm's own native scorer, so the
-    result (a pandas DataFrame indexed by sorted customer id) equals rfm's on the same rows
-    (monetary up to the order of floating-point additions)."""
+    result (a pandas DataFrame indexed by sorted customer id) equals rfm's on the same rows:
+    monetary totals are rfm's order-independent sums (each amount on a fine grid, summed
+    exactly as integer parts by Dask), so they are the same doubles and exact ties rank
+    alike. One extra pass finds the largest |amount|."""
     where = "custmine.dask.rfm"
     _check_frame(df, where)
     amount_cols = list(amount) if isinstance(amount, (list, tuple)) else [amount]
@@ -105,10 +107,25 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
         amt = amt * df[c].astype(np.float64)
     day = _day_column(df[date], where, "date")
     buy = amt >= 0
-    work = df[[customer]].assign(_day=day, _pday=day.where(buy), _val=amt if returns == "net" else amt.where(buy, 0.0),
-                                 _buy=buy.astype(np.int64), _nan=amt.isna().astype(np.int64))
+    # Pass 1: the largest |amount| fixes the grid of the order-independent totals (rfm's own).
+    import dask
+
+    n_nan, top = dask.compute(amt.isna().sum(), amt.abs().max())
+    if n_nan > 0:  # rfm refuses them; a sum would skip them silently
+        raise ValueError(f"{where}: amount contains NaN ({int(n_nan)} rows)")
+    if pd.isna(top):
+        raise ValueError(f"{where}: transactions is empty")
+    if not np.isfinite(top):
+        raise ValueError(f"{where}: amount contains infinity")
+    shift = _d.grid_shift(top)
+    val = amt if returns == "net" else amt.where(buy, 0.0)
+    parts = val.map_partitions(lambda v: pd.DataFrame(dict(zip(("_p2", "_p1", "_p0"), _d.grid_parts(v.to_numpy(), shift))),
+                                                      index=v.index),
+                               meta=pd.DataFrame({k: pd.Series(dtype=np.int64) for k in ("_p2", "_p1", "_p0")}))
+    work = df[[customer]].assign(_day=day, _pday=day.where(buy), _buy=buy.astype(np.int64),
+                                 _p2=parts["_p2"], _p1=parts["_p1"], _p0=parts["_p0"])
     g = work.groupby(customer)
-    agg = g.agg({"_day": "max", "_pday": "max", "_val": "sum", "_buy": "sum", "_nan": "sum"})
+    agg = g.agg({"_day": "max", "_pday": "max", "_p2": "sum", "_p1": "sum", "_p0": "sum", "_buy": "sum"})
     if order is not None:
         bought = df[[customer, order]][buy]
         freq = bought.groupby(customer)[order].nunique()
@@ -116,33 +133,48 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
     agg = agg.compute()
     if order is not None:
         agg["_buy"] = agg["_orders"].fillna(0).astype(np.int64)
-    if agg["_nan"].sum() > 0:  # rfm refuses them; a sum would skip them silently
-        raise ValueError(f"{where}: amount contains NaN ({int(agg['_nan'].sum())} rows)")
-    agg = agg.rename(columns={"_day": "last_any", "_pday": "last_purchase", "_val": "value", "_buy": "frequency"})
+    agg["value"] = _d.grid_totals(agg["_p2"], agg["_p1"], agg["_p0"], shift)
+    agg = agg.drop(columns=["_p2", "_p1", "_p0"]).rename(columns={"_day": "last_any", "_pday": "last_purchase",
+                                                                   "_buy": "frequency"})
     return _d.rfm_from_aggregates(agg, customer_name=customer, bins=bins, ties=ties, monetary=monetary, as_of=as_of,
                                   segments=segments, where=where)
 
 
 def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=None, calibration_end=None,
                  collapse=False) -> pd.DataFrame:
-    """:func:`custmine.clv.summary_data` on a Dask DataFrame: Dask reduces the rows to one
-    total per customer and purchase day, and the statistics (frequency, recency, T,
-    monetary value; calibration/holdout columns with ``calibration_end``) are computed from
-    those on the driver by summary_data itself, so they are equal. ``collapse=True`` returns
-    the distinct (frequency, recency, T) rows with a ``count``: fit BG/NBD or Pareto/NBD on
-    them with ``weights=count``."""
+    """:func:`custmine.clv.summary_data` on a Dask DataFrame, computed on the workers: rows
+    are shuffled by customer and each partition is summarised by summary_data's own native
+    code with the observation window of the whole data, so the statistics (frequency,
+    recency, T, monetary value; calibration/holdout columns with ``calibration_end``) are
+    equal to summary_data's (monetary value up to the order of floating-point additions).
+    Only one row per customer reaches the client, or with ``collapse=True`` only the
+    distinct (frequency, recency, T) rows with a ``count``: fit BG/NBD or Pareto/NBD on them
+    with ``weights=count``."""
+    import dask
+
     where = "custmine.dask.summary_data"
     _check_frame(df, where)
     _require(df, {"customer": customer, "date": date, "amount": amount}, where)
     if amount is not None and not pd.api.types.is_numeric_dtype(df.dtypes[amount]):
         raise ValueError(f"{where}: amount column {amount!r} is not numeric ({df.dtypes[amount]})")
-    a = df[amount].astype(np.float64) if amount is not None else 0.0
-    work = df[[customer]].assign(_day=_day_column(df[date], where, "date"), _a=a)
-    days = work.groupby([customer, "_day"])["_a"].sum().reset_index().compute()
-    days = days.rename(columns={customer: "c", "_day": "day", "_a": "a"})
-    return _d.summary_from_customer_days(days, customer_name=customer, with_amount=amount is not None, freq=freq,
-                                         observation_end=observation_end, calibration_end=calibration_end,
-                                         collapse=collapse, where=where)
+    work = df[[customer]].rename(columns={customer: "c"})
+    work = work.assign(day=_day_column(df[date], where, "date"))
+    if amount is not None:
+        work = work.assign(a=df[amount].astype(np.float64))
+    first, last, bad_c, bad_day = dask.compute(work["day"].min(), work["day"].max(), work["c"].isna().sum(),
+                                               work["day"].isna().sum())
+    if bad_day:
+        raise ValueError(f"{where}: date has {int(bad_day)} missing or unparseable values")
+    window = _d.summary_window(first, last, bad_c, freq=freq, observation_end=observation_end,
+                               calibration_end=calibration_end, where=where)
+    with_amount = amount is not None
+    meta = pd.DataFrame({"c": df._meta[customer].iloc[:0],
+                         **{k: pd.Series(dtype=np.float64) for k in _d.summary_columns(with_amount, window[1])}})
+    stats = work.shuffle(on="c").map_partitions(_d.summary_partition, freq=freq, window=window,
+                                                 with_amount=with_amount, meta=meta)
+    if collapse:
+        stats = stats.groupby(["frequency", "recency", "T"]).size().rename("count").reset_index()
+    return _d.summary_result(stats.compute(), customer_name=customer, collapse=collapse)
 
 
 def cohort_retention(df, *, customer, date, period="M", kind="classic", amount=None, order=None, returns="net"):
@@ -187,8 +219,9 @@ def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -
         lambda p: pd.Series([_d.local_itemsets(p, transaction, item, min_count, n, max_len)], dtype=object),
         meta=pd.Series(dtype=object)).compute()
     candidates = sorted({c for part in local for c in part}, key=lambda s: (len(s), sorted(map(str, s))))
+    flat = _d.flatten_candidates(candidates)
     counts = pairs.map_partitions(
-        lambda p: pd.Series([_d.count_candidates(p, transaction, item, candidates)], dtype=object),
+        lambda p: pd.Series([_d.count_candidates(p, transaction, item, flat)], dtype=object),
         meta=pd.Series(dtype=object)).compute()
     total = np.sum(np.stack(list(counts)), axis=0) if len(counts) else np.zeros(len(candidates), np.int64)
     return _d.itemsets_frame(candidates, total, n, min_count)

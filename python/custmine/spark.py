@@ -104,7 +104,9 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
     SQL (last day, last purchase day, purchases or distinct purchase orders, value), then
     scoring of the per-customer table on the driver with rfm's own native scorer (exact
     global quantiles, same segment map). Returns a pandas DataFrame indexed by sorted
-    customer id, equal to rfm's (monetary up to the order of floating-point additions)."""
+    customer id, equal to rfm's: monetary totals are rfm's order-independent sums (each
+    amount on a fine grid, summed exactly as integer parts in Spark), so they are the same
+    doubles and exact ties rank alike. One extra pass finds the largest |amount|."""
     where = "custmine.spark.rfm"
     _check_frame(df, where)
     _, F, T = _sql()
@@ -128,23 +130,37 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
     day = F.datediff(F.to_date(_col(date)), F.lit("1970-01-01").cast("date")).cast("long")
     work = df.select(_col(customer).alias("_c"), day.alias("_day"), amt.alias("_amt"),
                      *([_col(order).alias("_o")] if order is not None else []))
+    # Pass 1: the largest |amount| fixes the grid of the order-independent totals (rfm's own).
+    bad, top = work.agg(F.sum(F.when(F.isnan("_amt") | F.col("_amt").isNull(), 1).otherwise(0)),
+                        F.max(F.abs("_amt"))).first()
+    if bad:
+        raise ValueError(f"{where}: amount contains NaN or missing values ({int(bad)} rows)")
+    if top is None:
+        raise ValueError(f"{where}: transactions is empty")
+    if not np.isfinite(top):
+        raise ValueError(f"{where}: amount contains infinity")
+    shift = _d.grid_shift(top)
+    f1, f2 = _d.grid_factors(shift)
     val = F.col("_amt") if returns == "net" else F.when(F.col("_amt") >= 0, F.col("_amt")).otherwise(0.0)
+    y = F.rint(val * F.lit(f1) * F.lit(f2))
+    p2 = F.floor(y / F.lit(_d._P2))
+    r = y - p2 * F.lit(_d._P2)
+    p1 = F.floor(r / F.lit(_d._P1))
+    parts = [p2.cast("long"), p1.cast("long"), (r - p1 * F.lit(_d._P1)).cast("long")]
     freq = (F.countDistinct(F.when(F.col("_amt") >= 0, F.col("_o"))) if order is not None
             else F.sum(F.when(F.col("_amt") >= 0, 1).otherwise(0)))
     agg = (work.groupBy("_c")
            .agg(F.max("_day").alias("last_any"),
                 F.max(F.when(F.col("_amt") >= 0, F.col("_day"))).alias("last_purchase"),
-                F.sum(val).alias("value"), freq.alias("frequency"),
-                F.sum(F.when(F.isnan("_amt") | F.col("_amt").isNull(), 1).otherwise(0)).alias("_nan"),
+                *[F.sum(p).alias(f"_p{2 - j}") for j, p in enumerate(parts)], freq.alias("frequency"),
                 F.sum(F.when(F.col("_day").isNull(), 1).otherwise(0)).alias("_badday"))
            .toPandas())
-    if agg["_nan"].sum() > 0:
-        raise ValueError(f"{where}: amount contains NaN or missing values ({int(agg['_nan'].sum())} rows)")
     if agg["_badday"].sum() > 0:
         raise ValueError(f"{where}: date has {int(agg['_badday'].sum())} missing or unparseable values")
     if agg["_c"].isna().any():
         raise ValueError(f"{where}: customer has missing values")
-    agg = agg.set_index("_c").drop(columns=["_nan", "_badday"])
+    agg["value"] = _d.grid_totals(agg["_p2"], agg["_p1"], agg["_p0"], shift)
+    agg = agg.set_index("_c").drop(columns=["_badday", "_p2", "_p1", "_p0"])
     agg["frequency"] = agg["frequency"].astype(np.int64)
     return _d.rfm_from_aggregates(agg, customer_name=customer, bins=bins, ties=ties, monetary=monetary, as_of=as_of,
                                   segments=segments, where=where)
@@ -152,12 +168,15 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
 
 def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=None, calibration_end=None,
                  collapse=False) -> pd.DataFrame:
-    """:func:`custmine.clv.summary_data` on a Spark DataFrame: Spark reduces the rows to one
-    total per customer and purchase day, and the statistics (frequency, recency, T,
-    monetary value; calibration/holdout columns with ``calibration_end``) are computed from
-    those on the driver by summary_data itself, so they are equal. ``collapse=True`` returns
-    the distinct (frequency, recency, T) rows with a ``count``: fit BG/NBD or Pareto/NBD on
-    them with ``weights=count``."""
+    """:func:`custmine.clv.summary_data` on a Spark DataFrame, computed in Spark: rows are
+    reduced to one total per customer and purchase day, repartitioned by customer, and each
+    partition is summarised by summary_data's own native code with the observation window of
+    the whole data, so the statistics (frequency, recency, T, monetary value;
+    calibration/holdout columns with ``calibration_end``) are equal to summary_data's
+    (monetary value up to the order of floating-point additions). Only one row per customer
+    reaches the driver, or with ``collapse=True`` only the distinct (frequency, recency, T)
+    rows with a ``count``, counted in Spark: fit BG/NBD or Pareto/NBD on them with
+    ``weights=count``."""
     where = "custmine.spark.summary_data"
     _check_frame(df, where)
     _, F, T = _sql()
@@ -170,12 +189,31 @@ def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=N
     day = F.datediff(F.to_date(_col(date)), F.lit("1970-01-01").cast("date")).cast("long")
     a = _col(amount).cast("double") if amount is not None else F.lit(0.0)
     days = (df.select(_col(customer).alias("c"), day.alias("day"), a.alias("a"))
-            .groupBy("c", "day").agg(F.sum("a").alias("a")).toPandas())
-    if days["day"].isna().any():
-        raise ValueError(f"{where}: date has missing or unparseable values")
-    return _d.summary_from_customer_days(days, customer_name=customer, with_amount=amount is not None, freq=freq,
-                                         observation_end=observation_end, calibration_end=calibration_end,
-                                         collapse=collapse, where=where)
+            .groupBy("c", "day").agg(F.sum("a").alias("a")).cache())
+    try:
+        b = days.agg(F.min("day"), F.max("day"), F.sum(F.when(F.col("c").isNull(), 1).otherwise(0)),
+                     F.sum(F.when(F.col("day").isNull(), 1).otherwise(0))).first()
+        if b[0] is not None and b[3]:
+            raise ValueError(f"{where}: date has missing or unparseable values")
+        window = _d.summary_window(b[0], b[1], b[2], freq=freq, observation_end=observation_end,
+                                   calibration_end=calibration_end, where=where)
+        with_amount = amount is not None
+        schema = T.StructType([T.StructField("c", df.schema[customer].dataType)]
+                              + [T.StructField(k, T.DoubleType()) for k in _d.summary_columns(with_amount, window[1])])
+
+        def run(batches):
+            frames = list(batches)
+            if frames:  # a partition holds all of its customers' rows, across its batches
+                yield _d.summary_partition(pd.concat(frames, ignore_index=True), freq=freq, window=window,
+                                           with_amount=with_amount)
+
+        stats = days.repartition("c").mapInPandas(run, schema=schema)
+        if collapse:
+            stats = stats.groupBy("frequency", "recency", "T").count()
+        res = stats.toPandas()
+    finally:
+        days.unpersist()
+    return _d.summary_result(res, customer_name=customer, collapse=collapse)
 
 
 def cohort_retention(df, *, customer, date, period="M", kind="classic", amount=None, order=None, returns="net"):
@@ -241,7 +279,7 @@ def frequent_itemsets(df, *, transaction, item, min_support=0.5, max_len=None) -
 
         local = [pickle.loads(r["blob"]) for r in pairs.mapInPandas(mine, schema=blob).collect()]
         candidates = sorted({c for part in local for c in part}, key=lambda s: (len(s), sorted(map(str, s))))
-        shipped = df.sparkSession.sparkContext.broadcast(candidates)
+        shipped = df.sparkSession.sparkContext.broadcast(_d.flatten_candidates(candidates))
 
         def count(batches):
             pdf = _joined(batches)

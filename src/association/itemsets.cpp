@@ -836,4 +836,77 @@ Itemsets frequent_itemsets(const Transactions& t, const MiningParams& p) {
   return g;
 }
 
+// ---- counting given itemsets (SON's second pass) -----------------------------------
+
+std::vector<Index> count_itemsets(const Transactions& t, std::span<const Index> offsets,
+                                  std::span<const std::int32_t> items, int n_threads) {
+  constexpr std::string_view w = "count_itemsets";
+  require(!offsets.empty() && offsets.front() == 0 && offsets.back() == static_cast<Index>(items.size()), w,
+          "offsets must start at 0 and end at len(items)");
+  const Index m = static_cast<Index>(offsets.size()) - 1;
+  const std::int32_t n_items = t.n_items;
+  // Vertical tid-lists, ascending: one pass over the CSR.
+  std::vector<Index> freq(static_cast<std::size_t>(n_items) + 1, 0);
+  for (const auto it : t.items) ++freq[static_cast<std::size_t>(it) + 1];
+  std::vector<Index> voff(freq.size(), 0);
+  for (std::size_t i = 1; i < freq.size(); ++i) voff[i] = voff[i - 1] + freq[i];
+  std::vector<Item> tids(t.items.size());
+  {
+    std::vector<Index> fill(voff.begin(), voff.end() - 1);
+    for (Index r = 0; r < t.size(); ++r)
+      for (const auto it : t[r]) tids[static_cast<std::size_t>(fill[static_cast<std::size_t>(it)]++)] = static_cast<Item>(r);
+  }
+  // Each candidate's items rarest first (ties by id): shared prefixes then keep the
+  // running intersection small. Candidates sorted by that sequence share prefixes.
+  std::vector<std::int32_t> seq(items.begin(), items.end());
+  auto rarer = [&](std::int32_t a, std::int32_t b) {
+    const Index fa = voff[a + 1] - voff[a], fb = voff[b + 1] - voff[b];
+    return fa != fb ? fa < fb : a < b;
+  };
+  for (Index s = 0; s < m; ++s) {
+    require(offsets[s + 1] > offsets[s], w, "itemset ", s, " is empty");
+    auto b = seq.begin() + offsets[s], e = seq.begin() + offsets[s + 1];
+    for (auto p = b; p != e; ++p) require(*p >= 0 && *p < n_items, w, "item id ", *p, " of itemset ", s,
+                                          " is outside [0, ", n_items, ")");
+    std::sort(b, e, rarer);
+    require(std::adjacent_find(b, e) == e, w, "itemset ", s, " repeats an item");
+  }
+  std::vector<Index> order(static_cast<std::size_t>(m));
+  std::iota(order.begin(), order.end(), Index{0});
+  auto span_of = [&](Index s) { return std::span<const std::int32_t>(seq.data() + offsets[s], offsets[s + 1] - offsets[s]); };
+  std::sort(order.begin(), order.end(), [&](Index a, Index b) {
+    auto x = span_of(a), y = span_of(b);
+    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), rarer);
+  });
+  std::vector<Index> counts(static_cast<std::size_t>(m), 0);
+  // Contiguous chunks of the sorted order; each thread keeps its own prefix stack.
+  parallel_chunks(m, n_threads, [&](Index lo, Index hi, int) {
+    std::vector<std::vector<Item>> stack;  // stack[j] = tids of the first j + 2 items
+    std::span<const std::int32_t> prev;
+    for (Index q = lo; q < hi; ++q) {
+      const Index s = order[static_cast<std::size_t>(q)];
+      const auto cur = span_of(s);
+      std::size_t common = 0;
+      while (common < prev.size() && common < cur.size() && prev[common] == cur[common]) ++common;
+      const Item* a = tids.data() + voff[cur[0]];
+      Index na = voff[cur[0] + 1] - voff[cur[0]];
+      if (stack.size() < cur.size()) stack.resize(cur.size());
+      for (std::size_t j = 1; j < cur.size(); ++j) {
+        auto& out = stack[j - 1];
+        if (j >= common) {  // not shared with the previous candidate: intersect again
+          const Index nb = voff[cur[j] + 1] - voff[cur[j]];
+          out.resize(static_cast<std::size_t>(std::min(na, nb)));
+          const Index c = intersect(a, na, tids.data() + voff[cur[j]], nb, out.data(), 0);
+          out.resize(static_cast<std::size_t>(c));
+        }
+        a = out.data();
+        na = static_cast<Index>(out.size());
+      }
+      counts[static_cast<std::size_t>(s)] = na;
+      prev = cur;
+    }
+  });
+  return counts;
+}
+
 }  // namespace custmine::association

@@ -1,11 +1,15 @@
 // Core: errors, checks, threads, random streams, factorization, JSON documents.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <random>
 #include <set>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "custmine/core/exact_sum.hpp"
 #include "custmine/core/factorize.hpp"
 #include "custmine/core/random.hpp"
 #include "custmine/core/serialize.hpp"
@@ -193,3 +197,35 @@ TEST(Json, CorruptDocumentsRaiseSerializationError) {
   EXPECT_THROW(load_document("/nonexistent/model.json", "Thing"), SerializationError);
 }
 
+
+TEST(GridSum, OrderIndependentAndExactOnTheGrid) {
+  std::mt19937_64 rng(5);
+  for (double scale : {1.0, 1e-300, 1e300, 3e-7}) {
+    std::vector<double> x(5000);
+    std::normal_distribution<double> nd(0.0, 1.0);
+    for (auto& v : x) v = std::round(nd(rng) * 1e4) / 100.0 * scale;
+    double top = 0.0;
+    for (double v : x) top = std::max(top, std::abs(v));
+    const GridSum g(top);
+    auto total = [&](const std::vector<double>& v) {
+      GridSum::Int s = 0;
+      for (double a : v) s += g.to_grid(a);
+      return g.to_double(s);
+    };
+    const double want = total(x);
+    for (int k = 0; k < 4; ++k) {
+      std::shuffle(x.begin(), x.end(), rng);
+      EXPECT_EQ(total(x), want) << "scale " << scale;
+    }
+    // A sum of long double (64-bit mantissa) is a close witness of the exact total.
+    long double ld = 0;
+    for (double a : x) ld += a;
+    EXPECT_NEAR(want, static_cast<double>(ld), 1e-14 * top * 100) << "scale " << scale;
+  }
+  const GridSum zero(0.0);
+  EXPECT_EQ(zero.to_double(zero.to_grid(0.0)), 0.0);
+  // A value too small for the grid rounds to zero, never to garbage.
+  const GridSum big(1e10);
+  EXPECT_EQ(big.to_grid(1e-30), 0);
+  EXPECT_EQ(big.to_double(big.to_grid(1e10) + big.to_grid(-1e10)), 0.0);
+}

@@ -69,6 +69,25 @@ def test_predict_equals_single_machine(client, bank):
     np.testing.assert_allclose(dec["d"].to_numpy(), sk.decision_function(X), rtol=1e-12, atol=1e-12)
 
 
+def test_predict_is_a_drop_in_for_dask_ml_parallel_post_fit(client, bank):
+    # dask-ml's ParallelPostFit(model).predict_proba(ddf) runs the model per partition;
+    # custmine.dask.predict gives the same numbers (as columns of the frame), and custmine
+    # models also work inside ParallelPostFit itself.
+    wrappers = pytest.importorskip("dask_ml.wrappers", reason="dask-ml is not installed (pip install dask-ml)")
+    X, y = bank
+    ddf = dd.from_pandas(X, npartitions=4)
+    lr = LogisticRegression(max_iter=500).fit(X, y)
+    ppf = wrappers.ParallelPostFit(estimator=lr)
+    theirs = ppf.predict_proba(ddf)
+    theirs = np.asarray(theirs.compute() if hasattr(theirs, "compute") else theirs)
+    ours = cmd.predict(lr, ddf, method="predict_proba", output_col="p").compute()[["p_0", "p_1"]].to_numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ours, lr.predict_proba(X))
+    labels = ppf.predict(ddf)
+    labels = np.asarray(labels.compute() if hasattr(labels, "compute") else labels)
+    np.testing.assert_array_equal(cmd.predict(lr, ddf).compute()["prediction"].to_numpy(), labels)
+
+
 def test_predict_bad_input_on_driver(client, bank):
     X, y = bank
     ddf = dd.from_pandas(X, npartitions=2)
@@ -98,17 +117,20 @@ def retail():
 
 @pytest.mark.parametrize("ties", ["first", "together"])
 def test_rfm_equals_single_machine_full_online_retail(client, retail, ties):
-    ddf = dd.from_pandas(retail, npartitions=6)
+    # Online Retail twice over (distinct customer ids per copy, so every total is tied with
+    # its copy's), rows shuffled: Dask adds per partition, then combines, yet the monetary
+    # totals are rfm's doubles bit for bit, so ties="first" ranks the copies alike.
+    two = pd.concat([retail, retail.assign(CustomerID=retail["CustomerID"] + 100_000)], ignore_index=True)
+    ddf = dd.from_pandas(two.sample(frac=1.0, random_state=2), npartitions=6)
     kw = dict(customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"), order="InvoiceNo",
               ties=ties)
     ours = cmd.rfm(ddf, **kw)
-    ref = rfm(retail, **kw)
-    assert len(ours) == 4372
+    ref = rfm(two, **kw)
+    assert len(ours) == 2 * 4372
     pd.testing.assert_index_equal(ours.index, ref.index)
-    for col in ["recency", "frequency", "r_score", "f_score", "m_score", "rfm_code", "rfm_score", "segment"]:
+    for col in ["recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_code", "rfm_score",
+                "segment"]:
         np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
-    # sums in another order (per partition, then combined): equal to rounding
-    np.testing.assert_allclose(ours["monetary"], ref["monetary"], rtol=1e-12, atol=1e-8)
     assert ours.attrs["as_of"] == ref.attrs["as_of"]
 
 
@@ -169,16 +191,38 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(client):
     cal = clv.summary_data(tx, "cust", "date", "amt", freq="W", calibration_end="1997-09-30")
     ours_cal = cmd.summary_data(ddf, customer="cust", date="date", amount="amt", freq="W",
                                 calibration_end="1997-09-30")
-    np.testing.assert_array_equal(ours_cal["frequency_holdout"].to_numpy(), cal["frequency_holdout"].to_numpy())
+    pd.testing.assert_index_equal(ours_cal.index, cal.index)
+    assert list(ours_cal.columns) == list(cal.columns)
+    for c in ("frequency", "recency", "T", "frequency_holdout", "duration_holdout"):
+        np.testing.assert_array_equal(ours_cal[c].to_numpy(), cal[c].to_numpy(), err_msg=c)
+    for c in ("monetary_value", "monetary_value_holdout"):
+        np.testing.assert_allclose(ours_cal[c], cal[c], rtol=1e-12, atol=1e-9, err_msg=c)
     # BG/NBD on the collapsed table, weighted by counts, equals the fit on every customer
     small = cmd.summary_data(ddf, customer="cust", date="date", freq="W", collapse=True)
     assert small["count"].sum() == len(ref) and len(small) < len(ref) / 2
+    expect = ref.groupby(["frequency", "recency", "T"]).size().rename("count").reset_index()
+    pd.testing.assert_frame_equal(small, expect)
     full = clv.BetaGeo().fit(ref["frequency"], ref["recency"], ref["T"]).params_
     fit = clv.BetaGeo().fit(small["frequency"], small["recency"], small["T"], weights=small["count"]).params_
     for k in full:
         assert fit[k] == pytest.approx(full[k], rel=1e-6, abs=1e-9), k
     with pytest.raises(ValueError, match="missing columns"):
         cmd.summary_data(ddf, customer="cust", date="nope")
+
+
+def test_summary_data_bad_input_on_client(client):
+    tx = pd.DataFrame({"cust": [1, 1, None], "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
+                       "amt": [1.0, 2.0, 3.0]})
+    ddf = dd.from_pandas(tx, npartitions=2)
+    with pytest.raises(ValueError, match="customer has 1 missing"):
+        cmd.summary_data(ddf, customer="cust", date="date", amount="amt")
+    ok = dd.from_pandas(tx.dropna(), npartitions=2)
+    with pytest.raises(ValueError, match="transactions is empty"):
+        cmd.summary_data(dd.from_pandas(tx.iloc[:0], npartitions=1), customer="cust", date="date")
+    with pytest.raises(ValueError, match="calibration_end must be before"):
+        cmd.summary_data(ok, customer="cust", date="date", calibration_end="2021-01-01")
+    with pytest.raises(ValueError, match="freq"):
+        cmd.summary_data(ok, customer="cust", date="date", freq="fortnight")
 
 
 def test_cohort_retention_equals_single_machine(client, retail):

@@ -93,16 +93,23 @@ def retail():
 
 
 def test_rfm_equals_single_machine_full_online_retail(spark, retail):
+    # Online Retail twice over (distinct customer ids per copy, so every total is tied with
+    # its copy's), rows shuffled before Spark sees them: monetary totals are the same
+    # doubles as rfm's, so even ties="first" ranks the copies alike.
     cols = ["CustomerID", "InvoiceDate", "Quantity", "UnitPrice", "InvoiceNo"]
-    sdf = spark.createDataFrame(retail[cols])
-    kw = dict(customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"), order="InvoiceNo")
-    ours = cms.rfm(sdf, **kw)
-    ref = rfm(retail, **kw)
-    assert len(ours) == 4372
-    pd.testing.assert_index_equal(ours.index, ref.index)
-    for col in ["recency", "frequency", "r_score", "f_score", "m_score", "rfm_code", "rfm_score", "segment"]:
-        np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
-    np.testing.assert_allclose(ours["monetary"], ref["monetary"], rtol=1e-12, atol=1e-8)
+    two = pd.concat([retail[cols], retail[cols].assign(CustomerID=retail["CustomerID"] + 100_000)],
+                    ignore_index=True)
+    sdf = spark.createDataFrame(two.sample(frac=1.0, random_state=1))
+    for ties in ("first", "together"):
+        kw = dict(customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"), order="InvoiceNo",
+                  ties=ties)
+        ours = cms.rfm(sdf, **kw)
+        ref = rfm(two, **kw)
+        assert len(ours) == 2 * 4372
+        pd.testing.assert_index_equal(ours.index, ref.index)
+        for col in ["recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_code", "rfm_score",
+                    "segment"]:
+            np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
     with pytest.raises(ValueError, match="missing columns"):
         cms.rfm(sdf, customer="nope", date="InvoiceDate", amount="Quantity")
     with pytest.raises(ValueError, match="not numeric"):
@@ -135,11 +142,39 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(spark):
     for c in ("frequency", "recency", "T"):
         np.testing.assert_array_equal(ours[c].to_numpy(), ref[c].to_numpy(), err_msg=c)
     np.testing.assert_allclose(ours["monetary_value"], ref["monetary_value"], rtol=1e-12, atol=1e-9)
+    # calibration / holdout split: customers who start later are left out, holdout columns equal
+    cal = clv.summary_data(tx, "cust", "date", "amt", freq="W", calibration_end="1997-09-30")
+    ours_cal = cms.summary_data(sdf, customer="cust", date="date", amount="amt", freq="W",
+                                calibration_end="1997-09-30")
+    pd.testing.assert_index_equal(ours_cal.index, cal.index)
+    assert list(ours_cal.columns) == list(cal.columns)
+    for c in ("frequency", "recency", "T", "frequency_holdout", "duration_holdout"):
+        np.testing.assert_array_equal(ours_cal[c].to_numpy(), cal[c].to_numpy(), err_msg=c)
+    for c in ("monetary_value", "monetary_value_holdout"):
+        np.testing.assert_allclose(ours_cal[c], cal[c], rtol=1e-12, atol=1e-9, err_msg=c)
     small = cms.summary_data(sdf, customer="cust", date="date", freq="W", collapse=True)
+    assert small["count"].sum() == len(ref) and len(small) < len(ref) / 2
+    expect = ref.groupby(["frequency", "recency", "T"]).size().rename("count").reset_index()
+    pd.testing.assert_frame_equal(small, expect)
     full = clv.BetaGeo().fit(ref["frequency"], ref["recency"], ref["T"]).params_
     fit = clv.BetaGeo().fit(small["frequency"], small["recency"], small["T"], weights=small["count"]).params_
     for k in full:
         assert fit[k] == pytest.approx(full[k], rel=1e-6, abs=1e-9), k
+
+
+def test_summary_data_bad_input_on_driver(spark):
+    tx = pd.DataFrame({"cust": [1, 1, None], "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
+                       "amt": [1.0, 2.0, 3.0]})
+    sdf = spark.createDataFrame(tx)
+    with pytest.raises(ValueError, match="customer has 1 missing"):
+        cms.summary_data(sdf, customer="cust", date="date", amount="amt")
+    ok = sdf.dropna()
+    with pytest.raises(ValueError, match="transactions is empty"):
+        cms.summary_data(ok.limit(0), customer="cust", date="date")
+    with pytest.raises(ValueError, match="calibration_end must be before"):
+        cms.summary_data(ok, customer="cust", date="date", calibration_end="2021-01-01")
+    with pytest.raises(ValueError, match="freq"):
+        cms.summary_data(ok, customer="cust", date="date", freq="fortnight")
 
 
 def test_cohort_retention_equals_single_machine(spark, retail):

@@ -132,6 +132,29 @@ def test_rfm_thread_count_invariance():
         rfm(tx, customer="c", date="d", amount="a", n_jobs=0)
 
 
+def test_rfm_monetary_is_order_independent_and_exact():
+    # Totals are exact sums on a grid of 2^-90 of the largest |amount|, rounded once: the
+    # same doubles for any row order, and equal to the correctly rounded sum (math.fsum)
+    # when every amount lies on the grid, as decimal amounts of this size do.
+    import math
+
+    rng = np.random.default_rng(11)
+    n = 20_000
+    tx = pd.DataFrame({"c": rng.integers(0, 300, n),
+                       "d": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+                       "a": np.round(rng.normal(20, 40, n), 2) * 1.1})
+    base = rfm(tx, customer="c", date="d", amount="a")
+    for seed in range(3):
+        shuffled = tx.sample(frac=1.0, random_state=seed)
+        np.testing.assert_array_equal(rfm(shuffled, customer="c", date="d", amount="a")["monetary"].to_numpy(),
+                                      base["monetary"].to_numpy())
+    fsum = tx.groupby("c")["a"].agg(lambda v: math.fsum(v))
+    np.testing.assert_array_equal(base["monetary"].to_numpy(), fsum.to_numpy())
+    # a naive running sum is order-dependent on the same data (what the grid avoids)
+    naive = [tx.sample(frac=1.0, random_state=s).groupby("c")["a"].sum().to_numpy() for s in range(3)]
+    assert any((x != naive[0]).any() for x in naive[1:])
+
+
 def test_pyramid_and_abc_hand_checked():
     v = pd.Series([5, 100, 7, 7, 1, 50, 3, 2, 7, 0], index=list("abcdefghij"), name="spend")
     tiers, summary = pyramid(v, cuts=(0.1, 0.3), labels=("Top", "Mid", "Rest"))

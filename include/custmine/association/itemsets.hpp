@@ -85,6 +85,15 @@ Itemsets frequent_itemsets(const Transactions& t, const MiningParams& p);
 /// drop_top is set (used internally when mining ran to max_len + 1).
 Itemsets filter_kind(const Itemsets& all, Kind kind, int keep_max_len, int n_threads);
 
+/// Exact count of every given itemset in `t`: itemset s holds items[offsets[s] ..
+/// offsets[s+1]) (item ids of t, any order, no repeats). This is the second pass of SON
+/// (custmine.spark / custmine.dask): candidates found on partitions are counted on each
+/// partition. Candidates are ordered so that neighbours share prefixes, and the tid-list
+/// intersection of a prefix is reused (rarest item first). Throws InvalidArgument for an
+/// item id out of range, a repeated item or an empty itemset.
+std::vector<Index> count_itemsets(const Transactions& t, std::span<const Index> offsets,
+                                  std::span<const std::int32_t> items, int n_threads);
+
 /// Open-addressing index from itemset (sorted item span) to its position in a CSR.
 class ItemsetIndex {
  public:

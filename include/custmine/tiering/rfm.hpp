@@ -13,7 +13,9 @@
 //   kind when it has no purchase), in whole days, to as_of;
 // - frequency counts purchase rows, or distinct orders among them when orders are given;
 // - monetary nets returns (Returns::Net) or ignores them (Returns::Exclude); Mean divides
-//   by frequency (0 when frequency is 0);
+//   by frequency (0 when frequency is 0); totals are exact sums on a grid of 2^-90 of the
+//   largest |amount| rounded once (core/exact_sum.hpp), so they do not depend on row order
+//   and Spark/Dask aggregations reproduce them bit for bit;
 // - scores run 1..bins, high is good (recent, frequent, high value). Ties::First gives
 //   equal-sized bins: customers are ranked by value, ties by customer code (ascending),
 //   and rank i of n gets ceil(i * bins / n); for recency the ranking is by recency

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "custmine/core/exact_sum.hpp"
 #include "custmine/core/factorize.hpp"
 #include "custmine/core/threading.hpp"
 #include "custmine/tiering/rfm.hpp"
@@ -65,7 +66,7 @@ inline double directed(double v, bool higher_is_better) { return higher_is_bette
 struct CustomerAcc {
   static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
   std::int64_t last_purchase = kNone, last_any = kNone, purchases = 0;
-  double value = 0.0;
+  GridSum::Int value = 0;  // on the GridSum grid: the total does not depend on row order
 };
 
 }  // namespace detail
@@ -121,25 +122,31 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
 
   // Pass 1 (rows split in chunks): validate codes and amounts, find the last day.
   std::vector<std::int64_t> chunk_max(threads, std::numeric_limits<std::int64_t>::min());
+  std::vector<double> chunk_abs(threads, 0.0);
   parallel_chunks(n, threads, [&](Index b, Index e, int t) {
     std::int64_t mx = chunk_max[t];
+    double ma = 0.0;
     for (Index i = b; i < e; ++i) {
       if (customer[i] < 0 || customer[i] >= n_customers)
         fail(where, "customer code ", customer[i], " at row ", i, " is outside 0..", n_customers - 1);
       if (!std::isfinite(static_cast<double>(amount[i])))
         fail(where, "amount contains NaN or infinity (first at row ", i, ")");
       mx = std::max(mx, day[i]);
+      ma = std::max(ma, std::abs(static_cast<double>(amount[i])));
     }
     chunk_max[t] = mx;
+    chunk_abs[t] = ma;
   });
   const std::int64_t max_day = *std::max_element(chunk_max.begin(), chunk_max.end());
+  // Monetary totals are order-independent (see core/exact_sum.hpp), so custmine.spark and
+  // custmine.dask, which add in the engine's order, get the same doubles.
+  const GridSum grid(*std::max_element(chunk_abs.begin(), chunk_abs.end()));
   if (as_of_day < max_day)
     fail(where, "as_of (day ", as_of_day, ") is before the last transaction (day ", max_day, ")");
 
   // Pass 2 (customers split in ranges; each thread scans every row and keeps its own
-  // customers): sums run in row order per customer, so results do not depend on the
-  // thread count.
-  // One 32-byte record per customer keeps the row loop at one cache line per row.
+  // customers): results do not depend on the thread count.
+  // One 48-byte record per customer keeps the row loop at about one cache line per row.
   constexpr std::int64_t kNone = detail::CustomerAcc::kNone;
   using Acc = detail::CustomerAcc;
   std::vector<Acc> acc(n_customers);
@@ -164,10 +171,10 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
       Acc& r = acc[c];
       r.last_any = std::max(r.last_any, day[i]);
       if (a < 0) {
-        if (net) r.value += a;
+        if (net) r.value += grid.to_grid(a);
         continue;
       }
-      r.value += a;
+      r.value += grid.to_grid(a);
       r.last_purchase = std::max(r.last_purchase, day[i]);
       ++r.purchases;
     }
@@ -183,7 +190,7 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
     if (last == kNone) fail(where, "customer code ", c, " has no transaction (codes must be dense 0..k-1)");
     table.recency[c] = as_of_day - last;
     table.frequency[c] = r.purchases;
-    table.monetary[c] = r.value;
+    table.monetary[c] = grid.to_double(r.value);
   }
   if (!order.empty()) {
     // Distinct orders per customer: bucket the purchase rows' order ids by customer
