@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['RuleRecommender', 'Transactions', 'association_rules', 'frequent_itemsets', 'min_count_from_support', 'read_baskets', 'read_fimi', 'transactions_from_csr', 'transactions_from_pairs']
+__all__: list[str] = ['RuleRecommender', 'Transactions', 'association_rules', 'count_itemsets', 'frequent_itemsets', 'min_count_from_support', 'read_baskets', 'read_fimi', 'transactions_from_csr', 'transactions_from_pairs']
 class Transactions:
     def item_counts(self) -> numpy.typing.NDArray[numpy.int64]:
         ...
@@ -46,6 +46,8 @@ class RuleRecommender:
     def n_items(self) -> int:
         ...
 def association_rules(offsets: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], items: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], weight: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], total: typing.SupportsFloat | typing.SupportsIndex, n_transactions: typing.SupportsInt | typing.SupportsIndex, metric: str, min_threshold: typing.SupportsFloat | typing.SupportsIndex, min_len: typing.SupportsInt | typing.SupportsIndex, max_len: typing.SupportsInt | typing.SupportsIndex, multi_consequent: bool, prune_redundant: bool, appearance: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8] | None, max_rules: typing.SupportsInt | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex, labels: typing.Any = None) -> dict:
+    ...
+def count_itemsets(transactions: Transactions, offsets: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], items: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], n_threads: typing.SupportsInt | typing.SupportsIndex = 1) -> numpy.typing.NDArray[numpy.int64]:
     ...
 def frequent_itemsets(transactions: Transactions, min_count: typing.SupportsInt | typing.SupportsIndex, algorithm: str = 'fpgrowth', kind: str = 'all', min_len: typing.SupportsInt | typing.SupportsIndex = 1, max_len: typing.SupportsInt | typing.SupportsIndex = 0, n_threads: typing.SupportsInt | typing.SupportsIndex = 1, max_itemsets: typing.SupportsInt | typing.SupportsIndex = 0, labels: typing.Any = None, as_tuples: bool = False) -> dict:
     ...
