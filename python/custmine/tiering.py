@@ -229,6 +229,10 @@ def rfm(
         Number of score levels (2..100); 5 gives the classic quintiles.
     monetary : {"sum", "mean"}
         Total value, or value per purchase (total / frequency; 0 when frequency is 0).
+        Totals do not depend on the order of the rows: amounts are added exactly on a grid
+        of 2^-90 of the largest |amount| and rounded once (for amounts within 2^39 of the
+        largest this is the correctly rounded sum), so custmine.spark and custmine.dask
+        return the same doubles.
     returns : {"net", "exclude"}
         "net" subtracts returns from the monetary value; "exclude" ignores them. Returns
         never count as purchases and do not move recency.

@@ -8,6 +8,7 @@
 #include "custmine/anomaly/mcd.hpp"
 #include "custmine/anomaly/univariate.hpp"
 #include "custmine/core/random.hpp"
+#include "custmine/core/serialize.hpp"
 
 using namespace custmine;
 using namespace custmine::anomaly;
@@ -73,6 +74,38 @@ TEST(AnomalyIsolationForest, FlagsShiftedPointsAndIsDeterministic) {
   // scores in [-1, 0)
   EXPECT_LT(a.score_samples(X).maxCoeff(), 0.0);
   EXPECT_GE(a.score_samples(X).minCoeff(), -1.0);
+}
+
+TEST(AnomalyIsolationForest, PathLengthsEqualANaiveWalkOfTheSavedTrees) {
+  // Scoring walks complete-layout copies of the trees (max_samples <= 1024) or the trees
+  // themselves (deeper forests); both must give, bit for bit, the mean over trees of the
+  // leaf value a plain pointer walk of the saved document reaches.
+  for (std::int64_t max_samples : {2, 256, 1024, 4096}) {
+    auto X = gaussian(6000, 5, 3, 30);
+    for (Index i = 0; i < X.rows(); i += 97) X(i, 2) = X(i, 1);  // ties at thresholds
+    IsolationForest<double>::Params p;
+    p.seed = 11;
+    p.n_estimators = 25;
+    p.max_samples = max_samples;
+    IsolationForest<double> m(p);
+    m.fit(X);
+    const auto doc = m.to_document();
+    const auto off = json_ints(doc.state, "tree_offset", "");
+    const auto feat = json_ints(doc.state, "feature", "");
+    const auto left = json_ints(doc.state, "left", "");
+    const auto val = json_doubles(doc.state, "value", "");
+    const auto Q = gaussian(777, 5, 4, 50, 3.0);  // 777: not a multiple of the lane count
+    const auto got = m.mean_path_length(Q);
+    for (Index i = 0; i < Q.rows(); ++i) {
+      double sum = 0.0;
+      for (std::size_t t = 0; t + 1 < off.size(); ++t) {
+        std::int64_t k = off[t];
+        while (feat[k] >= 0) k = off[t] + left[k] + (Q(i, feat[k]) <= val[k] ? 0 : 1);
+        sum += val[k];
+      }
+      ASSERT_EQ(got[i], sum / static_cast<double>(off.size() - 1)) << "max_samples " << max_samples << " row " << i;
+    }
+  }
 }
 
 TEST(AnomalyIsolationForest, ExplainPointsAtPerturbedFeature) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 #include <unordered_set>
 
 #include "custmine/anomaly/isolation_forest.hpp"
@@ -222,6 +223,56 @@ int IsolationForest<T>::max_tree_depth() const {
   return max_depth;
 }
 
+namespace detail {
+/// Deepest forest scored through complete layouts (a tree then takes 2^(D+1) slots).
+inline constexpr int kIForestCompleteDepth = 10;
+/// Rows descending together through a complete layout: each step is four instructions,
+/// so more chains in flight pay (1M x 20, 100 trees: 8 lanes 0.69 s, 16 0.58 s, 32 0.87 s).
+inline constexpr int kIForestCompleteLanes = 16;
+
+/// The forest as complete binary trees of depth D (the deepest leaf): internal slot u has
+/// children 2u+1 and 2u+2, so a descent needs no child pointers and no test for a leaf.
+/// A leaf shallower than D becomes a subtree whose bottom slots all hold its value (its
+/// internal slots split on feature 0 at 0.0, either way leads to the same value), so every
+/// row takes exactly D steps and reaches the value of the leaf it reaches in the tree.
+struct CompleteForest {
+  int depth = 0;
+  std::size_t inner = 0, leaves = 0;  // per tree: 2^D - 1 internal slots, 2^D leaf slots
+  std::vector<std::int32_t> feature;  // n_trees x inner
+  std::vector<double> threshold;      // n_trees x inner
+  std::vector<double> leaf;           // n_trees x leaves
+
+  CompleteForest(const std::vector<std::int64_t>& tree_offset, const std::vector<std::int32_t>& feat,
+                 const std::vector<std::int32_t>& left, const std::vector<double>& value, int max_depth)
+      : depth(max_depth), inner((std::size_t{1} << max_depth) - 1), leaves(std::size_t{1} << max_depth) {
+    const std::size_t n_trees = tree_offset.size() - 1;
+    feature.assign(n_trees * inner, 0);
+    threshold.assign(n_trees * inner, 0.0);
+    leaf.assign(n_trees * leaves, 0.0);
+    for (std::size_t t = 0; t < n_trees; ++t) {
+      const std::int64_t base = tree_offset[t];
+      std::int32_t* cf = feature.data() + t * inner;
+      double* ct = threshold.data() + t * inner;
+      double* cl = leaf.data() + t * leaves;
+      // (node, slot, level), depth first; a leaf above level D fills its whole subtree
+      std::vector<std::tuple<std::int64_t, std::size_t, int>> todo{{0, 0, 0}};
+      while (!todo.empty()) {
+        const auto [k, u, lvl] = todo.back();
+        todo.pop_back();
+        if (lvl == depth) {
+          cl[u - inner] = value[base + k];  // the deepest level holds only leaves
+          continue;
+        }
+        const bool is_leaf = feat[base + k] < 0;
+        if (!is_leaf) cf[u] = feat[base + k], ct[u] = value[base + k];
+        todo.emplace_back(is_leaf ? k : left[base + k], 2 * u + 1, lvl + 1);
+        todo.emplace_back(is_leaf ? k : left[base + k] + 1, 2 * u + 2, lvl + 1);
+      }
+    }
+  }
+};
+}  // namespace detail
+
 template <class T>
 Vector<double> IsolationForest<T>::mean_path_length(MatrixView<T> X) const {
   check_score_input<T>("IsolationForest::score_samples", X, this->n_features_, is_fitted());
@@ -230,6 +281,41 @@ Vector<double> IsolationForest<T>::mean_path_length(MatrixView<T> X) const {
   Vector<double> depth = Vector<double>::Zero(n);
   // Every row is at a leaf after this many steps.
   const int max_depth = max_tree_depth();
+  if (max_depth <= detail::kIForestCompleteDepth) {
+    // The usual case (max_samples <= 1024): complete layouts, the same leaves and sums.
+    const detail::CompleteForest cf(tree_offset_, feature_, left_, value_, max_depth);
+    parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
+      constexpr int kLanes = detail::kIForestCompleteLanes;
+      for (Index b0 = b; b0 < e; b0 += detail::kIForestBlock) {
+        const Index e0 = std::min(e, b0 + detail::kIForestBlock);
+        if (((b0 / detail::kIForestBlock) & 63) == 0) Interrupt::check("IsolationForest::score_samples");
+        for (std::size_t t = 0; t < n_trees; ++t) {
+          const std::int32_t* feat = cf.feature.data() + t * cf.inner;
+          const double* thr = cf.threshold.data() + t * cf.inner;
+          const double* leaf = cf.leaf.data() + t * cf.leaves;
+          Index i = b0;
+          for (; i + kLanes <= e0; i += kLanes) {
+            std::size_t u[kLanes];
+            const T* row[kLanes];
+            for (int l = 0; l < kLanes; ++l) u[l] = 0, row[l] = X.row(i + l).data();
+            for (int step = 0; step < max_depth; ++step)
+              for (int l = 0; l < kLanes; ++l)  // right unless x <= threshold (NaN goes right)
+                u[l] = 2 * u[l] + 1 + !(static_cast<double>(row[l][feat[u[l]]]) <= thr[u[l]]);
+            for (int l = 0; l < kLanes; ++l) depth[i + l] += leaf[u[l] - cf.inner];
+          }
+          for (; i < e0; ++i) {
+            const T* row = X.row(i).data();
+            std::size_t u = 0;
+            for (int step = 0; step < max_depth; ++step)
+              u = 2 * u + 1 + !(static_cast<double>(row[feat[u]]) <= thr[u]);
+            depth[i] += leaf[u - cf.inner];
+          }
+        }
+      }
+    });
+    depth /= static_cast<double>(n_trees);
+    return depth;
+  }
   parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
     detail::for_each_block_tree(tree_offset_, feature_, left_, value_, b, e,
                                 [&](const std::int32_t* feat, const std::int32_t* left, const double* val,
