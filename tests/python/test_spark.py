@@ -114,6 +114,11 @@ def test_rfm_equals_single_machine_full_online_retail(spark, retail):
         cms.rfm(sdf, customer="nope", date="InvoiceDate", amount="Quantity")
     with pytest.raises(ValueError, match="not numeric"):
         cms.rfm(sdf, customer="CustomerID", date="InvoiceDate", amount="InvoiceNo")
+    bad = retail[cols].head(500).astype({"UnitPrice": float})
+    for value, message in ((np.inf, "infinity"), (np.nan, "NaN")):
+        with pytest.raises(ValueError, match=message):
+            cms.rfm(spark.createDataFrame(bad.assign(UnitPrice=bad["UnitPrice"].where(bad.index != bad.index[3], value))),
+                    customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"))
 
 
 def test_son_frequent_itemsets_equal_single_machine(spark):

@@ -166,26 +166,35 @@ Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, boo
     blas::gemm(1.0, blas::view(Qb), false, blas::view(ref), true, 0.0, blas::mut_view(G));
 #endif
     std::vector<double> heap;
+    std::vector<Index> maybe;
     std::vector<std::pair<double, Index>> cand;
     for (Index r = 0; r < bs; ++r) {
       const double qn = Qb.row(r).squaredNorm();
-      double* a = G.row(r).data();
-      for (Index j = 0; j < n; ++j) a[j] = qn + rn[j] - 2.0 * a[j];
-      // k-th smallest approximate value: one pass with a bounded max-heap (most values
-      // are rejected by a single comparison with the heap top).
-      heap.assign(a, a + keff);
-      std::make_heap(heap.begin(), heap.end());
-      for (Index j = keff; j < n; ++j)
-        if (a[j] < heap.front()) {
-          std::pop_heap(heap.begin(), heap.end());
-          heap.back() = a[j];
-          std::push_heap(heap.begin(), heap.end());
-        }
+      const double* a = G.row(r).data();
+      // One pass: the k-th smallest of rn[j] - 2 q.r_j (|q|^2 is common to the row) with a
+      // bounded max-heap, keeping every j that was within the tolerance of the running
+      // k-th value when seen; the final k-th value is no larger, so the neighbours and all
+      // rows tied with them within the tolerance are among those kept.
       const double tol = 1e-10 * (qn + max_rn) + std::numeric_limits<double>::min();
-      const double limit = heap.front() + tol;
+      heap.resize(static_cast<std::size_t>(keff));
+      maybe.clear();
+      for (Index j = 0; j < keff; ++j) heap[j] = rn[j] - 2.0 * a[j], maybe.push_back(j);
+      std::make_heap(heap.begin(), heap.end());
+      double bound = heap.front() + tol;
+      for (Index j = keff; j < n; ++j) {
+        const double v = rn[j] - 2.0 * a[j];
+        if (v > bound) continue;
+        maybe.push_back(j);
+        if (v < heap.front()) {
+          std::pop_heap(heap.begin(), heap.end());
+          heap.back() = v;
+          std::push_heap(heap.begin(), heap.end());
+          bound = heap.front() + tol;
+        }
+      }
       cand.clear();
-      for (Index j = 0; j < n; ++j)
-        if (a[j] <= limit) {
+      for (const Index j : maybe)
+        if (rn[j] - 2.0 * a[j] <= bound) {
           double s = 0;
           for (Index f = 0; f < d; ++f) {
             const double diff = Qb(r, f) - ref(j, f);
