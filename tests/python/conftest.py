@@ -22,3 +22,33 @@ def shared_path(*parts) -> Path:
 def shared_data():
     """The ../shared/data folder (skips when absent)."""
     return shared_path()
+
+
+def every_family_models(X, y):
+    """One fitted estimator per model family of issues 5-8, the frame it scores and the
+    method it scores by."""
+    from custmine import anomaly, cluster, ensemble, regression, tree
+    from custmine.classification import CategoricalNB, GaussianNB
+
+    spend = X["nr.employed"] / 1000.0
+    cat = X[["campaign", "previous"]].clip(upper=5).astype(int)
+    two = X[["age", "campaign"]]
+    return [
+        (regression.LinearRegression().fit(X, spend), X, "predict"),
+        (regression.ElasticNetCV(cv=3).fit(X, spend), X, "predict"),
+        (regression.PoissonRegressor().fit(two, X["campaign"]), two, "predict"),
+        (GaussianNB().fit(X, y), X, "predict_proba"),
+        (CategoricalNB().fit(cat, y), cat, "predict_proba"),
+        (cluster.KMeans(n_clusters=4, random_state=0).fit(X), X, "transform"),
+        (tree.DecisionTreeClassifier(max_depth=4).fit(X, y), X, "predict_proba"),
+        (tree.DecisionTreeRegressor(max_depth=4).fit(X, spend), X, "predict"),
+        (ensemble.RandomForestRegressor(n_estimators=5, max_depth=5, random_state=0).fit(X, spend), X, "predict"),
+        (ensemble.GradientBoostingClassifier(max_iter=10, random_state=0).fit(X, y), X, "predict_proba"),
+        (ensemble.GradientBoostingRegressor(max_iter=10, random_state=0).fit(X, spend), X, "predict"),
+        (anomaly.IsolationForest(random_state=0).fit(X), X, "score_samples"),
+        (anomaly.LocalOutlierFactor(novelty=True).fit(X.iloc[:3000]), X, "score_samples"),
+        (anomaly.HBOS().fit(X), X, "decision_function"),
+        (anomaly.ECOD().fit(X), X, "decision_function"),
+        (anomaly.RobustZScore().fit(X), X, "decision_function"),
+        (anomaly.EllipticEnvelope(random_state=0).fit(X), X, "decision_function"),
+    ]

@@ -19,7 +19,7 @@ from custmine.classification import LogisticRegression  # noqa: E402
 from custmine.ensemble import RandomForestClassifier  # noqa: E402
 from custmine.tiering import rfm  # noqa: E402
 
-from conftest import shared_path  # noqa: E402
+from conftest import every_family_models, shared_path  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -69,48 +69,19 @@ def test_predict_equals_single_machine(client, bank):
     np.testing.assert_allclose(dec["d"].to_numpy(), sk.decision_function(X), rtol=1e-12, atol=1e-12)
 
 
-def _every_family(X, y):
-    """One fitted estimator per model family of issues 5-8 with the method it scores by."""
-    from custmine import anomaly, cluster, ensemble, regression, tree
-    from custmine.classification import CategoricalNB, GaussianNB
-
-    spend = X["nr.employed"] / 1000.0
-    cat = X[["campaign", "previous"]].clip(upper=5).astype(int)
-    return [
-        (regression.LinearRegression().fit(X, spend), X.columns, "predict"),
-        (regression.ElasticNetCV(cv=3).fit(X, spend), X.columns, "predict"),
-        (regression.PoissonRegressor().fit(X[["age", "campaign"]], X["campaign"]), ["age", "campaign"], "predict"),
-        (GaussianNB().fit(X, y), X.columns, "predict_proba"),
-        (CategoricalNB().fit(cat, y), cat.columns, "predict_proba"),
-        (cluster.KMeans(n_clusters=4, random_state=0).fit(X), X.columns, "transform"),
-        (tree.DecisionTreeClassifier(max_depth=4).fit(X, y), X.columns, "predict_proba"),
-        (tree.DecisionTreeRegressor(max_depth=4).fit(X, spend), X.columns, "predict"),
-        (ensemble.RandomForestRegressor(n_estimators=5, max_depth=5, random_state=0).fit(X, spend), X.columns,
-         "predict"),
-        (ensemble.GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X, y), X.columns, "predict_proba"),
-        (ensemble.GradientBoostingRegressor(n_estimators=10, random_state=0).fit(X, spend), X.columns, "predict"),
-        (anomaly.IsolationForest(random_state=0).fit(X), X.columns, "score_samples"),
-        (anomaly.LocalOutlierFactor(novelty=True).fit(X.iloc[:3000]), X.columns, "score_samples"),
-        (anomaly.HBOS().fit(X), X.columns, "decision_function"),
-        (anomaly.ECOD().fit(X), X.columns, "decision_function"),
-        (anomaly.RobustZScore().fit(X), X.columns, "decision_function"),
-        (anomaly.EllipticEnvelope(random_state=0).fit(X), X.columns, "decision_function"),
-    ]
-
-
 def test_predict_every_model_family_equals_single_machine(client, bank):
     # Each family's estimator travels as its JSON document to other processes and scores
-    # partitions; the result equals the single-machine call (bit for bit but for BLAS
-    # products over partition-sized blocks, to 1e-12).
+    # partitions; the result equals the single-machine call (BLAS products over
+    # partition-sized blocks may round differently: 1e-12).
     X, y = bank
     X = X.iloc[:8000].reset_index(drop=True)
     y = y.iloc[:8000].reset_index(drop=True)
-    for model, cols, method in _every_family(X, y):
-        cols = list(cols)
-        ddf = dd.from_pandas(X[cols], npartitions=3)
+    for model, data, method in every_family_models(X, y):
+        cols = list(data.columns)
+        ddf = dd.from_pandas(data, npartitions=3)
         out = cmd.predict(model, ddf, features=cols, method=method, output_col="o").compute()
         got = out[[c for c in out.columns if c == "o" or c.startswith("o_")]].to_numpy()
-        want = np.asarray(getattr(model, method)(X[cols]), dtype=np.float64).reshape(len(X), -1)
+        want = np.asarray(getattr(model, method)(data), dtype=np.float64).reshape(len(data), -1)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=type(model).__name__)
 
 

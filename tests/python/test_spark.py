@@ -21,7 +21,7 @@ from custmine.classification import LogisticRegression  # noqa: E402
 from custmine.ensemble import RandomForestClassifier  # noqa: E402
 from custmine.tiering import rfm  # noqa: E402
 
-from conftest import shared_path  # noqa: E402
+from conftest import every_family_models, shared_path  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,21 @@ def test_predict_equals_single_machine(spark, bank):
     pd.testing.assert_frame_equal(out[X.columns], X, check_names=False)
     lab = cms.predict(rf, sdf, features=list(X.columns)).toPandas().set_index("index").sort_index()
     np.testing.assert_array_equal(lab["prediction"].to_numpy(), rf.predict(X))
+
+
+def test_predict_every_model_family_equals_single_machine(spark, bank):
+    # Each family's estimator is broadcast as its JSON document and scores Arrow batches
+    # in Python workers; equal to the single-machine call (BLAS blocks: 1e-12).
+    X, y = bank
+    X = X.iloc[:8000].reset_index(drop=True)
+    y = y.iloc[:8000].reset_index(drop=True)
+    for model, data, method in every_family_models(X, y):
+        cols = list(data.columns)
+        sdf = spark.createDataFrame(data.assign(_row=np.arange(len(data))))
+        out = cms.predict(model, sdf, features=cols, method=method, output_col="o").toPandas().sort_values("_row")
+        got = out[[c for c in out.columns if c == "o" or c.startswith("o_")]].to_numpy()
+        want = np.asarray(getattr(model, method)(data), dtype=np.float64).reshape(len(data), -1)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=type(model).__name__)
 
 
 def test_predict_bad_input_on_driver(spark, bank):
