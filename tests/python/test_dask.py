@@ -229,6 +229,29 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(client):
         cmd.summary_data(ddf, customer="cust", date="nope")
 
 
+def test_empty_partitions_change_nothing(client, bank):
+    # A filter that leaves most partitions empty: every call still equals one machine.
+    from custmine import clv
+
+    X, y = bank
+    lr = LogisticRegression(max_iter=300).fit(X, y)
+    ddf = dd.from_pandas(X, npartitions=6)
+    few = ddf.map_partitions(lambda p: p[p.index < 50])  # five of six partitions empty
+    out = cmd.predict(lr, few, method="predict_proba", output_col="p").compute()
+    np.testing.assert_array_equal(out[["p_0", "p_1"]].to_numpy(), lr.predict_proba(X.iloc[:50]))
+    tx = pd.DataFrame({"c": [1, 1, 2, 2, 3, 3], "d": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-01-05",
+                                                                     "2020-01-02", "2020-01-09", "2020-03-01"]),
+                       "a": [5.0, 7.0, 1.0, 2.0, 3.0, 4.0]})
+    tdd = dd.from_pandas(tx, npartitions=3)
+    tdd = tdd.map_partitions(lambda p: p[p["c"] != 2])  # the middle partition (customer 2) becomes empty
+    assert list(tdd.map_partitions(len).compute()) == [2, 0, 2]
+    ref_tx = tx[tx["c"] != 2]
+    pd.testing.assert_frame_equal(cmd.summary_data(tdd, customer="c", date="d", amount="a"),
+                                  clv.summary_data(ref_tx, "c", "d", "a"))
+    pd.testing.assert_frame_equal(cmd.rfm(tdd, customer="c", date="d", amount="a"),
+                                  rfm(ref_tx, customer="c", date="d", amount="a"))
+
+
 def test_summary_data_bad_input_on_client(client):
     tx = pd.DataFrame({"cust": [1, 1, None], "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
                        "amt": [1.0, 2.0, 3.0]})

@@ -182,6 +182,26 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(spark):
         assert fit[k] == pytest.approx(full[k], rel=1e-6, abs=1e-9), k
 
 
+def test_empty_partitions_change_nothing(spark, bank):
+    # Six rows over eight partitions: most partitions are empty; equal to one machine.
+    from custmine import clv
+
+    X, y = bank
+    lr = LogisticRegression(max_iter=300).fit(X, y)
+    few = X.iloc[:6].assign(_row=np.arange(6))
+    out = cms.predict(lr, spark.createDataFrame(few).repartition(8), features=list(X.columns),
+                      method="predict_proba", output_col="p").toPandas().sort_values("_row")
+    np.testing.assert_array_equal(out[["p_0", "p_1"]].to_numpy(), lr.predict_proba(X.iloc[:6]))
+    tx = pd.DataFrame({"c": [1, 1, 3, 3, 3], "d": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-01-02",
+                                                                  "2020-01-09", "2020-03-01"]),
+                       "a": [5.0, 7.0, 2.0, 3.0, 4.0]})
+    sdf = spark.createDataFrame(tx).repartition(8)
+    pd.testing.assert_frame_equal(cms.summary_data(sdf, customer="c", date="d", amount="a"),
+                                  clv.summary_data(tx, "c", "d", "a"))
+    pd.testing.assert_frame_equal(cms.rfm(sdf, customer="c", date="d", amount="a"),
+                                  rfm(tx, customer="c", date="d", amount="a"))
+
+
 def test_summary_data_bad_input_on_driver(spark):
     tx = pd.DataFrame({"cust": [1, 1, None], "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-03-01"]),
                        "amt": [1.0, 2.0, 3.0]})
