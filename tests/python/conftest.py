@@ -52,3 +52,13 @@ def every_family_models(X, y):
         (anomaly.RobustZScore().fit(X), X, "decision_function"),
         (anomaly.EllipticEnvelope(random_state=0).fit(X), X, "decision_function"),
     ]
+
+
+def assert_engine_scores(out, model, data, method, col="o"):
+    """The engine's output column(s) ``col``/``col_*`` equal ``model.method(data)`` (rows in
+    data's order; BLAS products over partition-sized blocks may round differently: 1e-12)."""
+    import numpy as np
+
+    got = out[[c for c in out.columns if c == col or str(c).startswith(col + "_")]].to_numpy()
+    want = np.asarray(getattr(model, method)(data), dtype=np.float64).reshape(len(data), -1)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=type(model).__name__)

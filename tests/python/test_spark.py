@@ -21,7 +21,7 @@ from custmine.classification import LogisticRegression  # noqa: E402
 from custmine.ensemble import RandomForestClassifier  # noqa: E402
 from custmine.tiering import rfm  # noqa: E402
 
-from conftest import every_family_models, shared_path  # noqa: E402
+from conftest import assert_engine_scores, every_family_models, shared_path  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +76,7 @@ def test_predict_every_model_family_equals_single_machine(spark, bank):
         cols = list(data.columns)
         sdf = spark.createDataFrame(data.assign(_row=np.arange(len(data))))
         out = cms.predict(model, sdf, features=cols, method=method, output_col="o").toPandas().sort_values("_row")
-        got = out[[c for c in out.columns if c == "o" or c.startswith("o_")]].to_numpy()
-        want = np.asarray(getattr(model, method)(data), dtype=np.float64).reshape(len(data), -1)
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=type(model).__name__)
+        assert_engine_scores(out, model, data, method)
 
 
 def test_predict_bad_input_on_driver(spark, bank):
