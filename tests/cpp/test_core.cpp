@@ -229,3 +229,26 @@ TEST(GridSum, OrderIndependentAndExactOnTheGrid) {
   EXPECT_EQ(big.to_grid(1e-30), 0);
   EXPECT_EQ(big.to_double(big.to_grid(1e10) + big.to_grid(-1e10)), 0.0);
 }
+
+TEST(GridSum, ToGridIsRintOfTheScaledValue) {
+  // The add-and-subtract rounding equals rint (ties to even) over the whole range,
+  // including exact halves and values near the 2^46 split.
+  std::mt19937_64 rng(17);
+  for (double top : {1.0, 168469.6, 1e-300, 1e300, 3.0e15}) {
+    const GridSum g(top);
+    std::uniform_real_distribution<double> u(-top, top);
+    std::vector<double> xs = {0.0, -0.0, top, -top};
+    for (int i = 0; i < 20000; ++i) xs.push_back(u(rng));
+    for (int k = 0; k < 200; ++k)  // exact halves and near-halves on the grid
+      xs.push_back(std::ldexp(static_cast<double>(k) + 0.5, -g.shift()) * (k % 2 ? 1 : -1));
+    for (int k = 40; k < 60; ++k) xs.push_back(std::ldexp(1.0 + std::ldexp(1.0, -30), k - g.shift()));
+    for (double x : xs) {
+      const double y = std::ldexp(x, g.shift());
+      if (std::abs(y) >= 0x1p92) continue;
+      const double r = std::rint(y);
+      const GridSum::Int want = (static_cast<GridSum::Int>(static_cast<std::int64_t>(std::trunc(r / 0x1p46))) << 46) +
+                                static_cast<std::int64_t>(r - std::trunc(r / 0x1p46) * 0x1p46);
+      ASSERT_TRUE(g.to_grid(x) == want) << "x " << x << " top " << top;
+    }
+  }
+}

@@ -64,10 +64,14 @@ inline double directed(double v, bool higher_is_better) { return higher_is_bette
 
 /// Per-customer running state of the RFM row loop.
 struct CustomerAcc {
-  static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
-  std::int64_t last_purchase = kNone, last_any = kNone, purchases = 0;
+  // Days are kept relative to the first day, in 32 bits, so that the record stays at 32
+  // bytes with the 128-bit total (48 bytes cost 10-18 % at 500k customers: cache misses).
+  static constexpr std::int32_t kNone = std::numeric_limits<std::int32_t>::min();
+  std::int32_t last_purchase = kNone, last_any = kNone;
+  std::int64_t purchases = 0;
   GridSum::Int value = 0;  // on the GridSum grid: the total does not depend on row order
 };
+static_assert(sizeof(CustomerAcc) == 32);
 
 }  // namespace detail
 
@@ -122,9 +126,10 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
 
   // Pass 1 (rows split in chunks): validate codes and amounts, find the last day.
   std::vector<std::int64_t> chunk_max(threads, std::numeric_limits<std::int64_t>::min());
+  std::vector<std::int64_t> chunk_min(threads, std::numeric_limits<std::int64_t>::max());
   std::vector<double> chunk_abs(threads, 0.0);
   parallel_chunks(n, threads, [&](Index b, Index e, int t) {
-    std::int64_t mx = chunk_max[t];
+    std::int64_t mx = chunk_max[t], mn = chunk_min[t];
     double ma = 0.0;
     for (Index i = b; i < e; ++i) {
       if (customer[i] < 0 || customer[i] >= n_customers)
@@ -132,12 +137,17 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
       if (!std::isfinite(static_cast<double>(amount[i])))
         fail(where, "amount contains NaN or infinity (first at row ", i, ")");
       mx = std::max(mx, day[i]);
+      mn = std::min(mn, day[i]);
       ma = std::max(ma, std::abs(static_cast<double>(amount[i])));
     }
     chunk_max[t] = mx;
+    chunk_min[t] = mn;
     chunk_abs[t] = ma;
   });
   const std::int64_t max_day = *std::max_element(chunk_max.begin(), chunk_max.end());
+  const std::int64_t min_day = *std::min_element(chunk_min.begin(), chunk_min.end());
+  require(max_day - min_day < std::int64_t{1} << 31, where, "dates span more than 2^31 days (", min_day, " to ",
+          max_day, ")");
   // Monetary totals are order-independent (see core/exact_sum.hpp), so custmine.spark and
   // custmine.dask, which add in the engine's order, get the same doubles.
   const GridSum grid(*std::max_element(chunk_abs.begin(), chunk_abs.end()));
@@ -146,8 +156,8 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
 
   // Pass 2 (customers split in ranges; each thread scans every row and keeps its own
   // customers): results do not depend on the thread count.
-  // One 48-byte record per customer keeps the row loop at about one cache line per row.
-  constexpr std::int64_t kNone = detail::CustomerAcc::kNone;
+  // One 32-byte record per customer keeps the row loop at one cache line per row.
+  constexpr std::int32_t kNone = detail::CustomerAcc::kNone;
   using Acc = detail::CustomerAcc;
   std::vector<Acc> acc(n_customers);
   const bool net = params.returns == Returns::Net;
@@ -169,13 +179,14 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
       if (c < lo || c >= hi) continue;
       const double a = static_cast<double>(amount[i]);
       Acc& r = acc[c];
-      r.last_any = std::max(r.last_any, day[i]);
+      const auto dd = static_cast<std::int32_t>(day[i] - min_day);
+      r.last_any = std::max(r.last_any, dd);
       if (a < 0) {
         if (net) r.value += grid.to_grid(a);
         continue;
       }
       r.value += grid.to_grid(a);
-      r.last_purchase = std::max(r.last_purchase, day[i]);
+      r.last_purchase = std::max(r.last_purchase, dd);
       ++r.purchases;
     }
   });
@@ -186,8 +197,9 @@ RfmTable rfm(std::span<const std::int64_t> customer, std::int64_t n_customers,
   table.recency.resize(n_customers);
   for (std::int64_t c = 0; c < n_customers; ++c) {
     const Acc& r = acc[c];
-    const std::int64_t last = r.last_purchase != kNone ? r.last_purchase : r.last_any;
-    if (last == kNone) fail(where, "customer code ", c, " has no transaction (codes must be dense 0..k-1)");
+    const std::int32_t last_rel = r.last_purchase != kNone ? r.last_purchase : r.last_any;
+    if (last_rel == kNone) fail(where, "customer code ", c, " has no transaction (codes must be dense 0..k-1)");
+    const std::int64_t last = min_day + last_rel;
     table.recency[c] = as_of_day - last;
     table.frequency[c] = r.purchases;
     table.monetary[c] = grid.to_double(r.value);
