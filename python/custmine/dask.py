@@ -119,9 +119,10 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
         raise ValueError(f"{where}: amount contains infinity")
     shift = _d.grid_shift(top)
     val = amt if returns == "net" else amt.where(buy, 0.0)
-    parts = val.map_partitions(lambda v: pd.DataFrame(dict(zip(("_p2", "_p1", "_p0"), _d.grid_parts(v.to_numpy(), shift))),
+    names = ("_p2", "_p1", "_p0")
+    parts = val.map_partitions(lambda v: pd.DataFrame(dict(zip(names, _d.grid_parts(v.to_numpy(), shift))),
                                                       index=v.index),
-                               meta=pd.DataFrame({k: pd.Series(dtype=np.int64) for k in ("_p2", "_p1", "_p0")}))
+                               meta=pd.DataFrame({k: pd.Series(dtype=np.int64) for k in names}))
     work = df[[customer]].assign(_day=day, _pday=day.where(buy), _buy=buy.astype(np.int64),
                                  _p2=parts["_p2"], _p1=parts["_p1"], _p0=parts["_p0"])
     g = work.groupby(customer)
@@ -161,10 +162,14 @@ def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=N
     work = work.assign(day=_day_column(df[date], where, "date"))
     if amount is not None:
         work = work.assign(a=df[amount].astype(np.float64))
-    first, last, bad_c, bad_day = dask.compute(work["day"].min(), work["day"].max(), work["c"].isna().sum(),
-                                               work["day"].isna().sum())
+    # summary_data refuses NaN, infinite and missing amounts; a sum would hide them
+    bad_a = (~work["a"].map_partitions(np.isfinite, meta=("a", bool))).sum() if amount is not None else 0
+    first, last, bad_c, bad_day, bad_a = dask.compute(work["day"].min(), work["day"].max(), work["c"].isna().sum(),
+                                                      work["day"].isna().sum(), bad_a)
     if bad_day:
         raise ValueError(f"{where}: date has {int(bad_day)} missing or unparseable values")
+    if bad_a:
+        raise ValueError(f"{where}: amount has NaN, infinite or missing values ({int(bad_a)} rows)")
     window = _d.summary_window(first, last, bad_c, freq=freq, observation_end=observation_end,
                                calibration_end=calibration_end, where=where)
     with_amount = amount is not None

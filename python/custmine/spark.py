@@ -188,13 +188,18 @@ def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=N
         raise ValueError(f"{where}: date must be a date, timestamp or date string column, got {dtype}")
     day = F.datediff(F.to_date(_col(date)), F.lit("1970-01-01").cast("date")).cast("long")
     a = _col(amount).cast("double") if amount is not None else F.lit(0.0)
+    # summary_data refuses NaN, infinite and missing amounts; a sum would hide them
+    bad_amount = F.isnan("a") | F.col("a").isNull() | (F.abs("a") == float("inf"))
     days = (df.select(_col(customer).alias("c"), day.alias("day"), a.alias("a"))
-            .groupBy("c", "day").agg(F.sum("a").alias("a")).cache())
+            .groupBy("c", "day").agg(F.sum("a").alias("a"), F.sum(F.when(bad_amount, 1).otherwise(0)).alias("_bad"))
+            .cache())
     try:
         b = days.agg(F.min("day"), F.max("day"), F.sum(F.when(F.col("c").isNull(), 1).otherwise(0)),
-                     F.sum(F.when(F.col("day").isNull(), 1).otherwise(0))).first()
-        if b[0] is not None and b[3]:
+                     F.sum(F.when(F.col("day").isNull(), 1).otherwise(0)), F.sum("_bad")).first()
+        if b[3]:
             raise ValueError(f"{where}: date has missing or unparseable values")
+        if b[4]:
+            raise ValueError(f"{where}: amount has NaN, infinite or missing values ({int(b[4])} rows)")
         window = _d.summary_window(b[0], b[1], b[2], freq=freq, observation_end=observation_end,
                                    calibration_end=calibration_end, where=where)
         with_amount = amount is not None

@@ -261,6 +261,9 @@ def test_summary_data_bad_input_on_client(client):
         cmd.summary_data(dd.from_pandas(tx.iloc[:0], npartitions=1), customer="cust", date="date")
     with pytest.raises(ValueError, match="calibration_end must be before"):
         cmd.summary_data(ok, customer="cust", date="date", calibration_end="2021-01-01")
+    with pytest.raises(ValueError, match="amount has NaN"):
+        cmd.summary_data(dd.from_pandas(tx.dropna().assign(amt=[1.0, np.nan]), npartitions=1), customer="cust",
+                         date="date", amount="amt")
     with pytest.raises(ValueError, match="freq"):
         cmd.summary_data(ok, customer="cust", date="date", freq="fortnight")
 

@@ -130,8 +130,9 @@ def test_rfm_equals_single_machine_full_online_retail(spark, retail):
     bad = retail[cols].head(500).astype({"UnitPrice": float})
     for value, message in ((np.inf, "infinity"), (np.nan, "NaN")):
         with pytest.raises(ValueError, match=message):
-            cms.rfm(spark.createDataFrame(bad.assign(UnitPrice=bad["UnitPrice"].where(bad.index != bad.index[3], value))),
-                    customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"))
+            one_bad = bad.assign(UnitPrice=bad["UnitPrice"].where(bad.index != bad.index[3], value))
+            cms.rfm(spark.createDataFrame(one_bad), customer="CustomerID", date="InvoiceDate",
+                    amount=("Quantity", "UnitPrice"))
 
 
 def test_son_frequent_itemsets_equal_single_machine(spark):
@@ -211,6 +212,9 @@ def test_summary_data_bad_input_on_driver(spark):
         cms.summary_data(ok.limit(0), customer="cust", date="date")
     with pytest.raises(ValueError, match="calibration_end must be before"):
         cms.summary_data(ok, customer="cust", date="date", calibration_end="2021-01-01")
+    with pytest.raises(ValueError, match="amount has NaN"):
+        cms.summary_data(spark.createDataFrame(tx.dropna().assign(amt=[1.0, np.inf])), customer="cust",
+                         date="date", amount="amt")
     with pytest.raises(ValueError, match="freq"):
         cms.summary_data(ok, customer="cust", date="date", freq="fortnight")
 
