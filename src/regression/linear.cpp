@@ -88,10 +88,17 @@ void centered_gram(MatrixView<double> X, const VectorXd& w, const VectorXd& mean
   const Index nb = (n + kBlock - 1) / kBlock;
   std::vector<MatrixXd> Gs(nb);
   std::vector<VectorXd> cs(nb);
-  parallel_for(nb, n_threads, [&](Index b, int) {
+  // Block buffers per thread, reused: a fresh multi-megabyte block per 4096 rows went
+  // through mmap and page faults every time.
+  const auto nt = static_cast<std::size_t>(std::max(1, resolve_threads(n_threads)));
+  std::vector<RowMatrix<double>> Bs(nt);
+  std::vector<VectorXd> ybs(nt);
+  parallel_for(nb, n_threads, [&](Index b, int t) {
     const Index r0 = b * kBlock, r1 = std::min(n, r0 + kBlock), m = r1 - r0;
-    RowMatrix<double> B(m, k);  // row-major: filled row by row
-    VectorXd yb(m);
+    RowMatrix<double>& B = Bs[static_cast<std::size_t>(t)];  // row-major: filled row by row
+    VectorXd& yb = ybs[static_cast<std::size_t>(t)];
+    B.resize(m, k);
+    yb.resize(m);
     for (Index i = 0; i < m; ++i) {
       const double s = std::sqrt(w(r0 + i));
       if (intercept_col) B(i, 0) = s;

@@ -155,11 +155,15 @@ Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> Q, Index k, boo
   // Block of queries so that the block x n distance matrix stays near 8 MB.
   const Index block = std::clamp<Index>((Index{1} << 20) / std::max<Index>(n, 1), 1, 256);
   const Index n_blocks = (m + block - 1) / block;
-  parallel_for(n_blocks, n_threads, [&](Index blk, int) {
+  // One distance buffer per thread, reused across blocks: a fresh multi-megabyte buffer per
+  // block went through mmap and page faults every time.
+  std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, resolve_threads(n_threads))));
+  parallel_for(n_blocks, n_threads, [&](Index blk, int t) {
     if ((blk & 15) == 0) Interrupt::check("LocalOutlierFactor: nearest neighbours");
     const Index b0 = blk * block, b1 = std::min(m, b0 + block), bs = b1 - b0;
     const RowMatrix<double> Qb = Q.middleRows(b0, bs).template cast<double>();
-    RowMatrix<double> G(bs, n);
+    RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
+    G.resize(bs, n);
 #ifdef CUSTMINE_HEADER_ONLY
     G.noalias() = Qb * ref.transpose();
 #else  // the library build: on BLAS where it has one (src/core/blas.cpp)
