@@ -62,3 +62,38 @@ def assert_engine_scores(out, model, data, method, col="o"):
     got = out[[c for c in out.columns if c == col or str(c).startswith(col + "_")]].to_numpy()
     want = np.asarray(getattr(model, method)(data), dtype=np.float64).reshape(len(data), -1)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=type(model).__name__)
+
+
+RFM_COLUMNS = ["recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_code", "rfm_score", "segment"]
+
+
+def assert_rfm_equal(ours, ref, n_customers):
+    """An engine's RFM table equals rfm's: same customers, every column bit for bit."""
+    import numpy as np
+    import pandas as pd
+
+    assert len(ours) == n_customers
+    pd.testing.assert_index_equal(ours.index, ref.index)
+    for col in RFM_COLUMNS:
+        np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
+
+
+def first_rows(bank, n=8000):
+    """The first n rows of bank marketing's (X, y), index reset."""
+    X, y = bank
+    return X.iloc[:n].reset_index(drop=True), y.iloc[:n].reset_index(drop=True)
+
+
+def assert_summary_equal(ours, ref):
+    """An engine's summary_data equals clv.summary_data's: same customers and columns, counts
+    and durations exactly, monetary values to rounding (the engine adds in its own order)."""
+    import numpy as np
+    import pandas as pd
+
+    pd.testing.assert_index_equal(ours.index, ref.index)
+    assert list(ours.columns) == list(ref.columns)
+    for c in ref.columns:
+        if c.startswith("monetary_value"):
+            np.testing.assert_allclose(ours[c], ref[c], rtol=1e-12, atol=1e-9, err_msg=c)
+        else:
+            np.testing.assert_array_equal(ours[c].to_numpy(), ref[c].to_numpy(), err_msg=c)

@@ -19,7 +19,8 @@ from custmine.classification import LogisticRegression  # noqa: E402
 from custmine.ensemble import RandomForestClassifier  # noqa: E402
 from custmine.tiering import rfm  # noqa: E402
 
-from conftest import assert_engine_scores, every_family_models, shared_path  # noqa: E402
+from conftest import (assert_engine_scores, assert_rfm_equal, assert_summary_equal,  # noqa: E402
+                      every_family_models, first_rows, shared_path)
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +74,7 @@ def test_predict_every_model_family_equals_single_machine(client, bank):
     # Each family's estimator travels as its JSON document to other processes and scores
     # partitions; the result equals the single-machine call (BLAS products over
     # partition-sized blocks may round differently: 1e-12).
-    X, y = bank
-    X = X.iloc[:8000].reset_index(drop=True)
-    y = y.iloc[:8000].reset_index(drop=True)
-    for model, data, method in every_family_models(X, y):
+    for model, data, method in every_family_models(*first_rows(bank)):
         cols = list(data.columns)
         ddf = dd.from_pandas(data, npartitions=3)
         out = cmd.predict(model, ddf, features=cols, method=method, output_col="o").compute()
@@ -138,13 +136,8 @@ def test_rfm_equals_single_machine_full_online_retail(client, retail, ties):
     ddf = dd.from_pandas(two.sample(frac=1.0, random_state=2), npartitions=6)
     kw = dict(customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"), order="InvoiceNo",
               ties=ties)
-    ours = cmd.rfm(ddf, **kw)
-    ref = rfm(two, **kw)
-    assert len(ours) == 2 * 4372
-    pd.testing.assert_index_equal(ours.index, ref.index)
-    for col in ["recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_code", "rfm_score",
-                "segment"]:
-        np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
+    ours, ref = cmd.rfm(ddf, **kw), rfm(two, **kw)
+    assert_rfm_equal(ours, ref, 2 * 4372)
     assert ours.attrs["as_of"] == ref.attrs["as_of"]
 
 
@@ -208,12 +201,7 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(client):
     cal = clv.summary_data(tx, "cust", "date", "amt", freq="W", calibration_end="1997-09-30")
     ours_cal = cmd.summary_data(ddf, customer="cust", date="date", amount="amt", freq="W",
                                 calibration_end="1997-09-30")
-    pd.testing.assert_index_equal(ours_cal.index, cal.index)
-    assert list(ours_cal.columns) == list(cal.columns)
-    for c in ("frequency", "recency", "T", "frequency_holdout", "duration_holdout"):
-        np.testing.assert_array_equal(ours_cal[c].to_numpy(), cal[c].to_numpy(), err_msg=c)
-    for c in ("monetary_value", "monetary_value_holdout"):
-        np.testing.assert_allclose(ours_cal[c], cal[c], rtol=1e-12, atol=1e-9, err_msg=c)
+    assert_summary_equal(ours_cal, cal)
     # BG/NBD on the collapsed table, weighted by counts, equals the fit on every customer
     small = cmd.summary_data(ddf, customer="cust", date="date", freq="W", collapse=True)
     assert small["count"].sum() == len(ref) and len(small) < len(ref) / 2

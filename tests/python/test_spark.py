@@ -21,7 +21,8 @@ from custmine.classification import LogisticRegression  # noqa: E402
 from custmine.ensemble import RandomForestClassifier  # noqa: E402
 from custmine.tiering import rfm  # noqa: E402
 
-from conftest import assert_engine_scores, every_family_models, shared_path  # noqa: E402
+from conftest import (assert_engine_scores, assert_rfm_equal, assert_summary_equal,  # noqa: E402
+                      every_family_models, first_rows, shared_path)
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +70,7 @@ def test_predict_equals_single_machine(spark, bank):
 def test_predict_every_model_family_equals_single_machine(spark, bank):
     # Each family's estimator is broadcast as its JSON document and scores Arrow batches
     # in Python workers; equal to the single-machine call (BLAS blocks: 1e-12).
-    X, y = bank
-    X = X.iloc[:8000].reset_index(drop=True)
-    y = y.iloc[:8000].reset_index(drop=True)
-    for model, data, method in every_family_models(X, y):
+    for model, data, method in every_family_models(*first_rows(bank)):
         cols = list(data.columns)
         sdf = spark.createDataFrame(data.assign(_row=np.arange(len(data))))
         out = cms.predict(model, sdf, features=cols, method=method, output_col="o").toPandas().sort_values("_row")
@@ -116,13 +114,7 @@ def test_rfm_equals_single_machine_full_online_retail(spark, retail):
     for ties in ("first", "together"):
         kw = dict(customer="CustomerID", date="InvoiceDate", amount=("Quantity", "UnitPrice"), order="InvoiceNo",
                   ties=ties)
-        ours = cms.rfm(sdf, **kw)
-        ref = rfm(two, **kw)
-        assert len(ours) == 2 * 4372
-        pd.testing.assert_index_equal(ours.index, ref.index)
-        for col in ["recency", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_code", "rfm_score",
-                    "segment"]:
-            np.testing.assert_array_equal(ours[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
+        assert_rfm_equal(cms.rfm(sdf, **kw), rfm(two, **kw), 2 * 4372)
     with pytest.raises(ValueError, match="missing columns"):
         cms.rfm(sdf, customer="nope", date="InvoiceDate", amount="Quantity")
     with pytest.raises(ValueError, match="not numeric"):
@@ -165,12 +157,7 @@ def test_summary_data_and_weighted_fit_equal_single_machine_on_cdnow(spark):
     cal = clv.summary_data(tx, "cust", "date", "amt", freq="W", calibration_end="1997-09-30")
     ours_cal = cms.summary_data(sdf, customer="cust", date="date", amount="amt", freq="W",
                                 calibration_end="1997-09-30")
-    pd.testing.assert_index_equal(ours_cal.index, cal.index)
-    assert list(ours_cal.columns) == list(cal.columns)
-    for c in ("frequency", "recency", "T", "frequency_holdout", "duration_holdout"):
-        np.testing.assert_array_equal(ours_cal[c].to_numpy(), cal[c].to_numpy(), err_msg=c)
-    for c in ("monetary_value", "monetary_value_holdout"):
-        np.testing.assert_allclose(ours_cal[c], cal[c], rtol=1e-12, atol=1e-9, err_msg=c)
+    assert_summary_equal(ours_cal, cal)
     small = cms.summary_data(sdf, customer="cust", date="date", freq="W", collapse=True)
     assert small["count"].sum() == len(ref) and len(small) < len(ref) / 2
     expect = ref.groupby(["frequency", "recency", "T"]).size().rename("count").reset_index()
