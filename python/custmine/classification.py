@@ -30,8 +30,9 @@ __all__ = ["LogisticRegression", "GaussianNB", "CategoricalNB", "demo_report"]
 _nc = _core.classification
 
 
-def _encode_y(est, y, where):
-    check_classification_targets(y)
+def _encode_y(est, y, where, checked=False):
+    if not checked:  # the caller may have run it already: it finds the unique labels twice
+        check_classification_targets(y)
     y = np.asarray(y)
     if y.dtype.kind == "O" and pd.isna(y).any():
         raise ValueError(f"{where}: y has a missing label")
@@ -290,7 +291,7 @@ class _NaiveBayes(_ClassifierBase):
                 raise ValueError(f"{where}: y holds label {y[bad][0]!r} not in classes {known.tolist()}")
             codes = np.ascontiguousarray(codes, dtype=np.int64)
         else:
-            known, codes = _encode_y(self, y, where)
+            known, codes = _encode_y(self, y, where, checked=True)
             if known.shape[0] < 2:
                 raise ValueError(f"{where}: y holds one class only ({known[0]!r}); a classifier needs at least two classes")
         X = self._check_X(X, where)
