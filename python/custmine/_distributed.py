@@ -142,11 +142,14 @@ _P1 = float(2**30)
 _P2 = float(2**60)
 
 
-def grid_shift(max_abs) -> int:
-    """GridSum's shift for the largest |amount| (C++ std::ilogb of a finite max)."""
+def grid_shift(max_abs, where: str) -> int:
+    """GridSum's shift for the largest |amount| found by the engine (C++ std::ilogb of a
+    finite max); None or NaN (no rows) and infinity are named errors."""
+    if max_abs is None or pd.isna(max_abs):
+        raise ValueError(f"{where}: transactions is empty")
     max_abs = float(max_abs)
     if not math.isfinite(max_abs):
-        raise ValueError("amount contains NaN or infinity")
+        raise ValueError(f"{where}: amount contains infinity")
     return _GRID_BITS - (math.frexp(max_abs)[1] - 1 if max_abs > 0 else 0)
 
 
@@ -329,13 +332,6 @@ def summary_window(first_day, last_day, n_missing_customers: int, *, freq, obser
     return clv._summary_window(int(first_day), int(last_day), freq, observation_end, calibration_end, where)
 
 
-def summary_columns(with_amount: bool, has_cal: bool) -> list:
-    cols = list(_SUMMARY_KEYS) + (["monetary_value"] if with_amount else [])
-    if has_cal:
-        cols += ["frequency_holdout"] + (["monetary_value_holdout"] if with_amount else []) + ["duration_holdout"]
-    return cols
-
-
 def summary_partition(pdf: pd.DataFrame, *, freq, window: tuple, with_amount: bool) -> pd.DataFrame:
     """custmine.clv.summary_data of one partition that holds every row of its customers
     (columns c, day[, a]; rows of a customer-day are merged there): column c and the
@@ -344,7 +340,7 @@ def summary_partition(pdf: pd.DataFrame, *, freq, window: tuple, with_amount: bo
     from . import clv
     from ._base import as_labels
 
-    cols = summary_columns(with_amount, window[1])
+    cols = clv._summary_columns(with_amount, window[1])
     if len(pdf) == 0:
         return pd.DataFrame({"c": pdf["c"].iloc[:0], **{k: np.zeros(0) for k in cols}})
     codes, uniques = as_labels(pdf["c"], "customer", "summary_data")

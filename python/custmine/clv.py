@@ -109,6 +109,14 @@ def _summary_window(first_day: int, last_day: int, freq, observation_end, calibr
     return end, has_cal, cal
 
 
+def _summary_columns(with_amount: bool, has_cal: bool) -> list:
+    """summary_data's columns, in order."""
+    cols = ["frequency", "recency", "T"] + (["monetary_value"] if with_amount else [])
+    if has_cal:
+        cols += ["frequency_holdout"] + (["monetary_value_holdout"] if with_amount else []) + ["duration_holdout"]
+    return cols
+
+
 def _summary_frame(codes, index: pd.Index, day, amt, freq, window: tuple) -> pd.DataFrame:
     """summary_data's table for customer codes 0..len(index)-1. Each customer's row depends
     on its own transactions and the window only, so summarising partitions that hold whole
@@ -116,15 +124,9 @@ def _summary_frame(codes, index: pd.Index, day, amt, freq, window: tuple) -> pd.
     end, has_cal, cal = window
     out = _core.clv.summary_data(np.ascontiguousarray(codes), len(index), day, amt, _PERIOD_DAYS[freq], end,
                                  has_cal, cal)
-    cols = {k: out[k] for k in ("frequency", "recency", "T")}
-    if amt is not None:
-        cols["monetary_value"] = out["monetary_value"]
     if has_cal:
-        cols["frequency_holdout"] = out["frequency_holdout"]
-        if amt is not None:
-            cols["monetary_value_holdout"] = out["monetary_value_holdout"]
-        cols["duration_holdout"] = np.full(len(index), out["duration_holdout"])
-    df = pd.DataFrame(cols, index=index)
+        out["duration_holdout"] = np.full(len(index), out["duration_holdout"])
+    df = pd.DataFrame({k: out[k] for k in _summary_columns(amt is not None, has_cal)}, index=index)
     keep = out["in_calibration"].astype(bool)
     return df[keep] if has_cal else df
 

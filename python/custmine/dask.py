@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import _distributed as _d
+from . import clv
 
 __all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets", "recommend"]
 
@@ -113,11 +114,7 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
     n_nan, top = dask.compute(amt.isna().sum(), amt.abs().max())
     if n_nan > 0:  # rfm refuses them; a sum would skip them silently
         raise ValueError(f"{where}: amount contains NaN ({int(n_nan)} rows)")
-    if pd.isna(top):
-        raise ValueError(f"{where}: transactions is empty")
-    if not np.isfinite(top):
-        raise ValueError(f"{where}: amount contains infinity")
-    shift = _d.grid_shift(top)
+    shift = _d.grid_shift(top, where)
     val = amt if returns == "net" else amt.where(buy, 0.0)
     names = ("_p2", "_p1", "_p0")
     parts = val.map_partitions(lambda v: pd.DataFrame(dict(zip(names, _d.grid_parts(v.to_numpy(), shift))),
@@ -173,8 +170,8 @@ def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=N
     window = _d.summary_window(first, last, bad_c, freq=freq, observation_end=observation_end,
                                calibration_end=calibration_end, where=where)
     with_amount = amount is not None
-    meta = pd.DataFrame({"c": df._meta[customer].iloc[:0],
-                         **{k: pd.Series(dtype=np.float64) for k in _d.summary_columns(with_amount, window[1])}})
+    stat_cols = clv._summary_columns(with_amount, window[1])
+    meta = pd.DataFrame({"c": df._meta[customer].iloc[:0], **{k: pd.Series(dtype=np.float64) for k in stat_cols}})
     stats = work.shuffle(on="c").map_partitions(_d.summary_partition, freq=freq, window=window,
                                                  with_amount=with_amount, meta=meta)
     if collapse:

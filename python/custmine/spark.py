@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _distributed as _d
+from . import clv
 
 __all__ = ["predict", "rfm", "summary_data", "cohort_retention", "frequent_itemsets", "recommend"]
 
@@ -135,11 +136,7 @@ def rfm(df, *, customer, date, amount, order=None, as_of=None, bins=5, monetary=
                         F.max(F.abs("_amt"))).first()
     if bad:
         raise ValueError(f"{where}: amount contains NaN or missing values ({int(bad)} rows)")
-    if top is None:
-        raise ValueError(f"{where}: transactions is empty")
-    if not np.isfinite(top):
-        raise ValueError(f"{where}: amount contains infinity")
-    shift = _d.grid_shift(top)
+    shift = _d.grid_shift(top, where)
     f1, f2 = _d.grid_factors(shift)
     val = F.col("_amt") if returns == "net" else F.when(F.col("_amt") >= 0, F.col("_amt")).otherwise(0.0)
     y = F.rint(val * F.lit(f1) * F.lit(f2))
@@ -204,7 +201,8 @@ def summary_data(df, *, customer, date, amount=None, freq="D", observation_end=N
                                    calibration_end=calibration_end, where=where)
         with_amount = amount is not None
         schema = T.StructType([T.StructField("c", df.schema[customer].dataType)]
-                              + [T.StructField(k, T.DoubleType()) for k in _d.summary_columns(with_amount, window[1])])
+                              + [T.StructField(k, T.DoubleType())
+                                 for k in clv._summary_columns(with_amount, window[1])])
 
         def run(batches):
             frames = list(batches)
