@@ -286,10 +286,10 @@ def count_candidates(pdf: pd.DataFrame, transaction: str, item: str, flat: tuple
     known = np.minimum.reduceat((codes >= 0).astype(np.int8), offsets[:-1]).astype(bool)
     if not known.any():
         return counts
-    lengths = np.diff(offsets)[known]
-    sub_off = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=sub_off[1:])
-    keep_item = np.repeat(known, np.diff(offsets))
+    lengths = np.diff(offsets)
+    sub_off = np.zeros(int(known.sum()) + 1, dtype=np.int64)
+    np.cumsum(lengths[known], out=sub_off[1:])
+    keep_item = np.repeat(known, lengths)
     sub_items = np.ascontiguousarray(codes[keep_item], dtype=np.int32)
     counts[known] = _core.association.count_itemsets(tx._native, sub_off, sub_items, 1)
     return counts

@@ -845,11 +845,10 @@ std::vector<Index> count_itemsets(const Transactions& t, std::span<const Index> 
           "offsets must start at 0 and end at len(items)");
   const Index m = static_cast<Index>(offsets.size()) - 1;
   const std::int32_t n_items = t.n_items;
-  // Vertical tid-lists, ascending: one pass over the CSR.
-  std::vector<Index> freq(static_cast<std::size_t>(n_items) + 1, 0);
-  for (const auto it : t.items) ++freq[static_cast<std::size_t>(it) + 1];
-  std::vector<Index> voff(freq.size(), 0);
-  for (std::size_t i = 1; i < freq.size(); ++i) voff[i] = voff[i - 1] + freq[i];
+  // Vertical tid-lists, ascending: one pass over the CSR (counts, then their prefix sums).
+  std::vector<Index> voff(static_cast<std::size_t>(n_items) + 1, 0);
+  for (const auto it : t.items) ++voff[static_cast<std::size_t>(it) + 1];
+  std::partial_sum(voff.begin(), voff.end(), voff.begin());
   std::vector<Item> tids(t.items.size());
   {
     std::vector<Index> fill(voff.begin(), voff.end() - 1);

@@ -293,21 +293,23 @@ Vector<double> IsolationForest<T>::mean_path_length(MatrixView<T> X) const {
           const std::int32_t* feat = cf.feature.data() + t * cf.inner;
           const double* thr = cf.threshold.data() + t * cf.inner;
           const double* leaf = cf.leaf.data() + t * cf.leaves;
+          // one level down: right unless x <= threshold (NaN goes right)
+          auto down = [&](std::size_t u, const T* row) {
+            return 2 * u + 1 + !(static_cast<double>(row[feat[u]]) <= thr[u]);
+          };
           Index i = b0;
           for (; i + kLanes <= e0; i += kLanes) {
             std::size_t u[kLanes];
             const T* row[kLanes];
             for (int l = 0; l < kLanes; ++l) u[l] = 0, row[l] = X.row(i + l).data();
             for (int step = 0; step < max_depth; ++step)
-              for (int l = 0; l < kLanes; ++l)  // right unless x <= threshold (NaN goes right)
-                u[l] = 2 * u[l] + 1 + !(static_cast<double>(row[l][feat[u[l]]]) <= thr[u[l]]);
+              for (int l = 0; l < kLanes; ++l) u[l] = down(u[l], row[l]);
             for (int l = 0; l < kLanes; ++l) depth[i + l] += leaf[u[l] - cf.inner];
           }
           for (; i < e0; ++i) {
             const T* row = X.row(i).data();
             std::size_t u = 0;
-            for (int step = 0; step < max_depth; ++step)
-              u = 2 * u + 1 + !(static_cast<double>(row[feat[u]]) <= thr[u]);
+            for (int step = 0; step < max_depth; ++step) u = down(u, row);
             depth[i] += leaf[u - cf.inner];
           }
         }
