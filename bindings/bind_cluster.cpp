@@ -30,7 +30,8 @@ CUSTMINE_BIND_FAMILY(cluster) {
              p.tol = tol;
              if (algo == "lloyd") p.algorithm = cluster::KMeansAlgorithm::Lloyd;
              else if (algo == "elkan") p.algorithm = cluster::KMeansAlgorithm::Elkan;
-             else fail("KMeans", "algorithm must be 'lloyd' or 'elkan', got '", algo, "'");
+             else if (algo == "hamerly") p.algorithm = cluster::KMeansAlgorithm::Hamerly;
+             else fail("KMeans", "algorithm must be 'lloyd', 'elkan' or 'hamerly', got '", algo, "'");
              p.seed = seed;
              p.n_threads = n_threads;
              p.validate();

@@ -171,13 +171,22 @@ def categorical_nb(task, Xc, y):
 def kmeans(task, X, k=8):
     print(f"\n{task}: KMeans k={k}, {X.shape[0]:,} x {X.shape[1]}, same initial centers (k-means++ of scikit-learn)")
     init, _ = skc.kmeans_plusplus(X, k, random_state=0)
+    # custmine's default ("auto" = Hamerly's bounds) against scikit-learn's default (Lloyd) and
+    # its Elkan; every variant takes Lloyd's steps, so iterations and inertia must agree.
     ours, t, mb = measure(lambda: ccl.KMeans(k, init=init, n_jobs=2).fit(X))
-    record(task, "custmine (lloyd)", t, mb, f"{ours.n_iter_} iterations, inertia {ours.inertia_:.6g}")
+    record(task, "custmine (default: hamerly)", t, mb, f"{ours.n_iter_} iterations, inertia {ours.inertia_:.6g}")
     ref, ts, mbs = measure(lambda: skc.KMeans(k, init=init, n_init=1).fit(X))
-    record(task, "scikit-learn (lloyd)", ts, mbs, f"{ref.n_iter_} iterations; {ts / t:.2f}x")
+    record(task, "scikit-learn (default: lloyd)", ts, mbs, f"{ref.n_iter_} iterations; {ts / t:.2f}x")
     check(ours.inertia_ <= ref.inertia_ * (1 + 1e-6), f"{task}: inertia {ours.inertia_} > scikit-learn {ref.inertia_}")
+    check(ours.n_iter_ == ref.n_iter_, f"{task}: {ours.n_iter_} iterations, scikit-learn {ref.n_iter_}")
+    se, tse, mbse = measure(lambda: skc.KMeans(k, init=init, n_init=1, algorithm="elkan").fit(X))
+    record(task, "scikit-learn (elkan)", tse, mbse, f"inertia {se.inertia_:.6g}; {tse / t:.2f}x")
+    lo, tl, mbl = measure(lambda: ccl.KMeans(k, init=init, algorithm="lloyd", n_jobs=2).fit(X))
+    record(task, "custmine (lloyd)", tl, mbl, f"inertia {lo.inertia_:.6g}; scikit-learn lloyd / this = {ts / tl:.2f}x")
     e, te, mbe = measure(lambda: ccl.KMeans(k, init=init, algorithm="elkan", n_jobs=2).fit(X))
     record(task, "custmine (elkan)", te, mbe, f"inertia {e.inertia_:.6g}")
+    for other in (lo, e):
+        check(other.inertia_ <= ref.inertia_ * (1 + 1e-6), f"{task}: a custmine variant's inertia {other.inertia_}")
     if HAVE_X:
         xr, tx, mbx = measure(lambda: XKMeans(k, init=init, n_init=1).fit(X))
         record(task, "scikit-learn-intelex", tx, mbx, f"inertia {xr.inertia_:.6g}; intelex / custmine = {tx / t:.2f}x")

@@ -1,7 +1,7 @@
 """Customer segmentation: k-means and the tools to read its segments.
 
-``KMeans`` (greedy k-means++ seeding, Lloyd on chunks with one matrix product each,
-optional Elkan, ``n_init``, ``sample_weight``; deterministic for a given
+``KMeans`` (greedy k-means++ seeding; Hamerly's bounds by default, Lloyd on blocks
+with one matrix product each, or Elkan; ``n_init``, ``sample_weight``; deterministic for a given
 ``random_state`` whatever ``n_jobs``), ``silhouette_score`` / ``silhouette_samples``
 (sampled for large n), ``inertia_curve`` (the elbow plot's table) and
 ``segment_profile`` (size, means and how each segment differs from the population).
@@ -49,7 +49,12 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
     max_iter : int, default=300
     tol : float, default=1e-4
         Stop when the squared center shift is at most tol times the mean feature variance.
-    algorithm : {"lloyd", "elkan"}, default="lloyd"
+    algorithm : {"auto", "hamerly", "lloyd", "elkan"}, default="auto"
+        How iterations find each row's nearest center; all reach Lloyd's fixed point in
+        the same number of iterations (near-ties aside). "hamerly" (what "auto" picks)
+        keeps two distance bounds per row and revisits only rows whose assignment may
+        change, fastest unless nearly every row moves; "lloyd" computes every distance
+        with one matrix product per block; "elkan" keeps k bounds per row.
     random_state : int, RandomState or None
     n_jobs : int or None
         Threads; results do not depend on it.
@@ -64,7 +69,7 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
     _native_class = _nc.KMeans
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 algorithm="lloyd", random_state=None, n_jobs=None):
+                 algorithm="auto", random_state=None, n_jobs=None):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -91,10 +96,11 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
             raise ValueError(f"{where}: n_init must be a positive integer or 'auto', got {self.n_init!r}")
         else:
             n_init = 1 if given else int(self.n_init)
-        if self.algorithm not in ("lloyd", "elkan"):
-            raise ValueError(f"{where}: algorithm must be 'lloyd' or 'elkan', got {self.algorithm!r}")
+        if self.algorithm not in ("auto", "hamerly", "lloyd", "elkan"):
+            raise ValueError(f"{where}: algorithm must be 'auto', 'hamerly', 'lloyd' or 'elkan', got {self.algorithm!r}")
+        algorithm = "hamerly" if self.algorithm == "auto" else self.algorithm
         return dict(n_clusters=int(self.n_clusters), init="k-means++" if given else self.init, n_init=n_init,
-                    max_iter=int(self.max_iter), tol=float(self.tol), algorithm=self.algorithm,
+                    max_iter=int(self.max_iter), tol=float(self.tol), algorithm=algorithm,
                     seed=_seed(self.random_state, where), n_threads=resolve_n_jobs(self.n_jobs))
 
     def fit(self, X, y=None, sample_weight=None):

@@ -1,5 +1,6 @@
-// KMeans: separated blobs, Lloyd = Elkan, thread invariance, empty clusters, invalid
-// input, JSON; silhouette by hand.
+// KMeans: separated blobs, Lloyd = Elkan = Hamerly (also on overlapping clusters, far
+// from the origin and with weights), thread invariance, empty clusters, invalid input,
+// JSON; silhouette by hand.
 #include <gtest/gtest.h>
 
 #include "custmine/cluster/kmeans.hpp"
@@ -39,6 +40,7 @@ TEST(KMeans, LloydEqualsElkanAndThreadInvariant) {
   p.seed = 3;
   p.n_init = 2;
   p.n_threads = 1;
+  p.algorithm = KMeansAlgorithm::Lloyd;
   KMeans a(p);
   a.fit(X);
   p.n_threads = 2;
@@ -57,17 +59,103 @@ TEST(KMeans, LloydEqualsElkanAndThreadInvariant) {
   EXPECT_EQ(back.predict(X), a.labels());
 }
 
+namespace {
+// Overlapping clusters (every row near some boundary, dozens of iterations), shifted
+// by `offset` from the origin.
+RowMatrix<double> overlapping(int n, int p, double offset, std::uint64_t seed) {
+  Rng rng(seed);
+  RowMatrix<double> X(n, p);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < p; ++j) X(i, j) = offset + rng.normal() + (i % 2 ? 3.0 : 0.0);
+  return X;
+}
+
+KMeans fit_with(KMeansAlgorithm algo, int threads, const RowMatrix<double>& X, const RowMatrix<double>& init,
+                std::span<const double> w = {}) {
+  KMeans::Params p;
+  p.n_clusters = static_cast<int>(init.rows());
+  p.algorithm = algo;
+  p.n_threads = threads;
+  p.tol = 0;
+  KMeans m(p);
+  m.fit(X, w, &init);
+  return m;
+}
+}  // namespace
+
+TEST(KMeans, HamerlyReachesLloydsFixedPointInTheSameIterations) {
+  for (double offset : {0.0, 1e6}) {  // far from the origin the expanded distances lose digits
+    auto X = overlapping(30000, 6, offset, 5);
+    RowMatrix<double> init = X.topRows(8);
+    auto lloyd = fit_with(KMeansAlgorithm::Lloyd, 1, X, init);
+    auto ham = fit_with(KMeansAlgorithm::Hamerly, 1, X, init);
+    EXPECT_GT(lloyd.n_iter(), 10) << "the data should need many iterations";
+    EXPECT_EQ(ham.n_iter(), lloyd.n_iter()) << "offset " << offset;
+    EXPECT_EQ(ham.labels(), lloyd.labels()) << "offset " << offset;
+    EXPECT_LT((ham.centers() - lloyd.centers()).cwiseAbs().maxCoeff(), 1e-9 * (1 + offset));
+    EXPECT_NEAR(ham.inertia(), lloyd.inertia(), 1e-9 * lloyd.inertia());
+    auto ham2 = fit_with(KMeansAlgorithm::Hamerly, 2, X, init);  // thread count changes nothing
+    EXPECT_EQ(ham2.centers(), ham.centers());
+    EXPECT_EQ(ham2.labels(), ham.labels());
+    EXPECT_EQ(ham2.inertia(), ham.inertia());
+  }
+}
+
+TEST(KMeans, FarFromOriginPredictAndDocuments) {
+  // Amounts in the millions: predict, transform and a document round trip agree with
+  // the fit; a document without the reference point (older files) still predicts.
+  auto X = overlapping(5000, 3, 5e6, 9);
+  RowMatrix<double> init = X.topRows(4);
+  auto m = fit_with(KMeansAlgorithm::Hamerly, 1, X, init);
+  EXPECT_EQ(m.predict(X), m.labels());
+  const auto D = m.transform(X);
+  for (Index i = 0; i < 50; ++i)
+    for (Index j = 0; j < 4; ++j) EXPECT_NEAR(D(i, j), (X.row(i) - m.centers().row(j)).norm(), 1e-6);
+  auto doc = m.to_document();
+  auto back = KMeans::from_document(from_json(to_json(doc), "KMeans"));
+  EXPECT_EQ(back.predict(X), m.labels());
+  doc.state.erase("reference");
+  auto old = KMeans::from_document(doc);
+  auto labels = old.predict(X);
+  Index same = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) same += labels[i] == m.labels()[i];
+  EXPECT_GE(same, X.rows() - 5);  // another reference point may only flip near-ties
+  doc.state["reference"] = json_array(std::vector<double>{1.0});
+  EXPECT_THROW(KMeans::from_document(doc), SerializationError);
+}
+
+TEST(KMeans, HamerlyWithWeightsEqualsLloyd) {
+  auto X = overlapping(20000, 4, 0.0, 7);
+  Rng rng(11);
+  std::vector<double> w(X.rows());
+  for (auto& v : w) v = rng.uniform() < 0.1 ? 0.0 : 0.5 + 2 * rng.uniform();  // some rows weigh nothing
+  RowMatrix<double> init = X.topRows(5);
+  auto lloyd = fit_with(KMeansAlgorithm::Lloyd, 1, X, init, w);
+  auto ham = fit_with(KMeansAlgorithm::Hamerly, 2, X, init, w);
+  EXPECT_EQ(ham.n_iter(), lloyd.n_iter());
+  EXPECT_EQ(ham.labels(), lloyd.labels());
+  EXPECT_LT((ham.centers() - lloyd.centers()).cwiseAbs().maxCoeff(), 1e-9);
+}
+
 TEST(KMeans, EmptyClusterIsRelocated) {
   RowMatrix<double> X(4, 1);
   X << 0, 1, 2, 100;
   RowMatrix<double> init(2, 1);
   init << 0, -1000;  // the second center attracts nobody at first
-  KMeans::Params p;
-  p.n_clusters = 2;
-  KMeans m(p);
-  m.fit(X, {}, &init);
-  EXPECT_DOUBLE_EQ(m.centers()(1, 0), 100.0);
-  EXPECT_DOUBLE_EQ(m.inertia(), 2.0);
+  for (auto algo : {KMeansAlgorithm::Lloyd, KMeansAlgorithm::Hamerly, KMeansAlgorithm::Elkan}) {
+    auto m = fit_with(algo, 1, X, init);
+    EXPECT_DOUBLE_EQ(m.centers()(1, 0), 100.0);
+    EXPECT_DOUBLE_EQ(m.inertia(), 2.0);
+  }
+  // A cluster whose only rows weigh nothing is empty too.
+  std::vector<double> w{1, 1, 1, 0};
+  RowMatrix<double> init2(2, 1);
+  init2 << 1, 100;
+  for (auto algo : {KMeansAlgorithm::Lloyd, KMeansAlgorithm::Hamerly}) {
+    auto m = fit_with(algo, 1, X, init2, w);
+    EXPECT_EQ(m.labels(), fit_with(KMeansAlgorithm::Lloyd, 1, X, init2, w).labels());
+    EXPECT_DOUBLE_EQ(m.inertia(), fit_with(KMeansAlgorithm::Lloyd, 1, X, init2, w).inertia());
+  }
 }
 
 TEST(KMeans, InvalidInput) {
@@ -79,6 +167,15 @@ TEST(KMeans, InvalidInput) {
   p.n_clusters = 2;
   X(1, 1) = INFINITY;
   EXPECT_THROW(KMeans(p).fit(X), InvalidArgument);
+  X(1, 1) = NAN;
+  EXPECT_THROW(KMeans(p).fit(X), InvalidArgument);
+  X(1, 1) = 1e300;  // finite, but squared distances overflow
+  try {
+    KMeans(p).fit(X);
+    ADD_FAILURE() << "expected an error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("too large"), std::string::npos) << e.what();
+  }
   KMeans m(p);
   EXPECT_THROW(m.predict(X), NotFittedError);
   auto doc = ModelDocument{};

@@ -21,15 +21,31 @@ def _telco_numeric():
     return df[["tenure", "MonthlyCharges", "TotalCharges", "SeniorCitizen"]].astype(float)
 
 
-@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("algorithm", ["auto", "hamerly", "lloyd", "elkan"])
 def test_inertia_no_worse_than_sklearn_from_same_centers(algorithm):
     X = StandardScaler().fit_transform(_telco_numeric())
+    sk_algorithm = "elkan" if algorithm == "elkan" else "lloyd"
     for seed in range(3):
         init = X[np.random.default_rng(seed).choice(X.shape[0], 6, replace=False)]
         ours = KMeans(6, init=init, algorithm=algorithm, tol=0).fit(X)
-        ref = skc.KMeans(6, init=init, n_init=1, algorithm=algorithm, tol=0).fit(X)
+        ref = skc.KMeans(6, init=init, n_init=1, algorithm=sk_algorithm, tol=0).fit(X)
         assert ours.inertia_ <= ref.inertia_ * (1 + 1e-9)
         assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)  # same local optimum
+        assert ours.n_iter_ == ref.n_iter_  # every algorithm takes Lloyd's steps
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "lloyd", "elkan"])
+def test_raw_amounts_far_from_the_origin_match_sklearn(algorithm):
+    # Telco charges in raw units plus a large offset (amounts in cents, dates as numbers):
+    # scikit-learn centres a copy of X; custmine expands distances about the training mean.
+    X = _telco_numeric()[["MonthlyCharges", "TotalCharges"]].to_numpy() * 100 + 1e7
+    init = X[np.random.default_rng(0).choice(X.shape[0], 5, replace=False)]
+    ours = KMeans(5, init=init, algorithm=algorithm, tol=0).fit(X)
+    ref = skc.KMeans(5, init=init, n_init=1, algorithm="lloyd", tol=0).fit(X)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-12)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+    np.testing.assert_array_equal(ours.predict(X), ours.labels_)
 
 
 def test_kmeanspp_quality_matches_sklearn():
