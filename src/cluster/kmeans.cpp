@@ -92,9 +92,9 @@ void assign(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>
   });
 }
 
-/// Column means of X and the mean over features of the per-feature variance (scikit-learn's tolerance scale), in
-/// two passes over fixed row blocks: a column-wise Eigen reduction of the row-major X
-/// strided through memory once per feature (0.23 s on 1M x 20).
+/// Column means of X and the mean over features of the per-feature variance (scikit-learn's
+/// tolerance scale), in two passes over fixed row blocks (a column-wise Eigen reduction of
+/// row-major X strides through memory once per feature: 0.23 s on 1M x 20).
 double mean_variance(MatrixView<double> X, int threads, Eigen::RowVectorXd& mean) {
   const Index n = X.rows(), p = X.cols(), B = n_blocks(n);
   RowMatrix<double> part = RowMatrix<double>::Zero(B, p);
@@ -823,7 +823,8 @@ KMeans KMeans::from_document(const ModelDocument& doc) {
   // Documents written before the reference point was kept: the centers' mean serves.
   if (doc.state.contains("reference")) {
     auto ref = json_doubles(doc.state, "reference", where);
-    if (static_cast<std::int64_t>(ref.size()) != nf) fail<SerializationError>(where, "field 'reference' has the wrong length");
+    if (static_cast<std::int64_t>(ref.size()) != nf)
+      fail<SerializationError>(where, "field 'reference' has the wrong length");
     m.reference_ = Eigen::Map<Eigen::RowVectorXd>(ref.data(), nf);
     if (!m.reference_.allFinite()) fail<SerializationError>(where, "reference must be finite");
   } else {
