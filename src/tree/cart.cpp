@@ -184,14 +184,17 @@ struct Pending {
 /// largest value and `lows` its smallest, so a split between groups a < b still lies
 /// between two observed values.
 struct Binned {
-  Index n = 0;
-  std::vector<std::uint32_t> codes;          // codes[f * n + r]
+  Index n = 0, F = 0;
+  std::vector<std::uint32_t> codes;          // codes[f * n + r]; empty when codes8 holds them
+  // With at most 256 codes per feature (always so with binning), one byte per code: a node's
+  // rows stay in ascending order, so a feature's codes are read in a forward sweep that
+  // four times as many rows share per cache line.
+  std::vector<std::uint8_t> codes8;          // codes8[f * n + r]
   std::vector<std::vector<double>> values;   // per feature, ascending: the largest value of each code
   std::vector<std::vector<double>> lows;     // the smallest value of each code (empty: equal to values)
   Index max_distinct = 0;
 
-  Binned(const MatrixView<double>& X, int n_threads, int max_bins = 0) : n(X.rows()) {
-    const Index F = X.cols();
+  Binned(const MatrixView<double>& X, int n_threads, int max_bins = 0) : n(X.rows()), F(X.cols()) {
     codes.resize(static_cast<std::size_t>(n * F));
     values.resize(static_cast<std::size_t>(F));
     lows.resize(static_cast<std::size_t>(F));
@@ -226,6 +229,23 @@ struct Binned {
       vals.push_back(v[n - 1].first);
     });
     for (const auto& v : values) max_distinct = std::max<Index>(max_distinct, static_cast<Index>(v.size()));
+    if (max_distinct <= 256) {
+      codes8.resize(static_cast<std::size_t>(n * F));
+      parallel_chunks(n * F, n_threads, [&](Index b, Index e, int) {
+        for (Index i = b; i < e; ++i) codes8[i] = static_cast<std::uint8_t>(codes[i]);
+      });
+      std::vector<std::uint32_t>().swap(codes);
+    }
+  }
+  /// Calls fn(code) with code(r) giving feature f's code of row r, for either storage.
+  template <class Fn>
+  decltype(auto) with_codes(std::int32_t f, Fn&& fn) const {
+    if (!codes8.empty()) {
+      const std::uint8_t* c = codes8.data() + static_cast<Index>(f) * n;
+      return fn([c](std::int32_t r) -> std::uint32_t { return c[r]; });
+    }
+    const std::uint32_t* c = codes.data() + static_cast<Index>(f) * n;
+    return fn([c](std::int32_t r) -> std::uint32_t { return c[r]; });
   }
   /// Smallest value of code c of feature f.
   [[nodiscard]] double low(std::int32_t f, std::uint32_t c) const {
@@ -247,6 +267,8 @@ struct TreeBuilder {
   Rng rng;
   std::vector<std::uint64_t> keys;
   std::vector<std::int32_t> feats;
+  std::vector<std::int32_t> node_y;
+  std::vector<double> node_w;
   Stats left, right, total;
   // histogram scratch: per distinct value, the sufficient statistics
   std::vector<double> hw, hs1, hs2, hyl, hc;
@@ -333,9 +355,18 @@ struct TreeBuilder {
     const int want = p.max_features < 0 ? F : std::min<int>(p.max_features, F);
     int visited = 0;
     const bool poisson = p.criterion == Criterion::Poisson;
+    // The node's class codes and weights in row order, gathered once for all its features.
+    if (K > 0) {
+      node_y.resize(static_cast<std::size_t>(n));
+      node_w.resize(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i) {
+        const auto r = rows[b + i];
+        node_y[i] = ycode[r];
+        node_w[i] = w[r];
+      }
+    }
     for (std::int32_t fi = 0; fi < F && visited < want; ++fi) {
       const std::int32_t f = feats[fi];
-      const std::uint32_t* codes = B.codes.data() + static_cast<Index>(f) * B.n;
       const auto& vals = B.values[f];
       const auto D = static_cast<Index>(vals.size());
       if (D < 2 || ((constant[f >> 6] >> (f & 63)) & 1)) continue;
@@ -348,12 +379,14 @@ struct TreeBuilder {
           const Index R = D <= 64 ? 4 : 1;
           hn.assign(R * D, 0);
           hc.assign(static_cast<std::size_t>(R * D * K), 0.0);
-          for (Index i = b; i < e; ++i) {
-            const auto r = rows[i];
-            const Index cell = (i & (R - 1)) * D + codes[r];
-            hc[cell * K + ycode[r]] += w[r];
-            ++hn[cell];
-          }
+          B.with_codes(f, [&](auto code) {
+            const std::int32_t* rr = rows.data() + b;
+            for (Index i = 0; i < n; ++i) {
+              const Index cell = (i & (R - 1)) * D + code(rr[i]);
+              hc[cell * K + node_y[i]] += node_w[i];
+              ++hn[cell];
+            }
+          });
           for (Index j = 1; j < R; ++j)
             for (Index c = 0; c < D; ++c) {
               hn[c] += hn[j * D + c];
@@ -366,16 +399,18 @@ struct TreeBuilder {
           hs1.assign(D, 0.0);
           hs2.assign(D, 0.0);
           if (poisson) hyl.assign(D, 0.0);
-          for (Index i = b; i < e; ++i) {
-            const auto r = rows[i];
-            const auto c = codes[r];
-            const double yi = y[r], wi = w[r];
-            hw[c] += wi;
-            ++hn[c];
-            hs1[c] += wi * yi;
-            hs2[c] += wi * yi * yi;
-            if (poisson && yi > 0) hyl[c] += wi * yi * std::log(yi);
-          }
+          B.with_codes(f, [&](auto code) {
+            for (Index i = b; i < e; ++i) {
+              const auto r = rows[i];
+              const auto c = code(r);
+              const double yi = y[r], wi = w[r];
+              hw[c] += wi;
+              ++hn[c];
+              hs1[c] += wi * yi;
+              hs2[c] += wi * yi * yi;
+              if (poisson && yi > 0) hyl[c] += wi * yi * std::log(yi);
+            }
+          });
         }
         // the codes present: the first and last non-empty cells
         std::uint32_t lo = 0, hi = static_cast<std::uint32_t>(D - 1);
@@ -418,8 +453,10 @@ struct TreeBuilder {
         }
       } else {
         keys.resize(static_cast<std::size_t>(n));
-        for (Index i = 0; i < n; ++i)
-          keys[i] = (static_cast<std::uint64_t>(codes[rows[b + i]]) << 32) | static_cast<std::uint32_t>(rows[b + i]);
+        B.with_codes(f, [&](auto code) {
+          for (Index i = 0; i < n; ++i)
+            keys[i] = (static_cast<std::uint64_t>(code(rows[b + i])) << 32) | static_cast<std::uint32_t>(rows[b + i]);
+        });
         std::sort(keys.begin(), keys.end());
         auto code = [&](Index i) { return static_cast<std::uint32_t>(keys[i] >> 32); };
         if (vals[code(n - 1)] <= B.low(f, code(0)) + kFeatureThreshold) {
@@ -501,10 +538,11 @@ struct TreeBuilder {
       open.erase(open.begin() + static_cast<std::ptrdiff_t>(pick));
       const auto f = cur.split.feature;
       const double thr = cur.split.threshold;
-      const std::uint32_t* codes = B.codes.data() + static_cast<Index>(f) * B.n;
       const std::uint32_t cut = cur.split.code;
-      auto mid = std::stable_partition(rows.begin() + cur.begin, rows.begin() + cur.end,
-                                       [&](std::int32_t r) { return codes[r] <= cut; });
+      auto mid = B.with_codes(f, [&](auto code) {
+        return std::stable_partition(rows.begin() + cur.begin, rows.begin() + cur.end,
+                                     [&](std::int32_t r) { return code(r) <= cut; });
+      });
       const Index m = mid - rows.begin();
       t.feature_[cur.node] = f;
       t.threshold_[cur.node] = thr;
