@@ -199,6 +199,7 @@ struct Binned {
     values.resize(static_cast<std::size_t>(F));
     lows.resize(static_cast<std::size_t>(F));
     parallel_for(F, n_threads, [&](Index f, int) {
+      if (few_values(X, f, max_bins)) return;
       std::vector<std::pair<double, std::uint32_t>> v(static_cast<std::size_t>(n));
       for (Index r = 0; r < n; ++r) v[r] = {X(r, f), static_cast<std::uint32_t>(r)};
       std::sort(v.begin(), v.end());
@@ -236,6 +237,28 @@ struct Binned {
       });
       std::vector<std::uint32_t>().swap(codes);
     }
+  }
+  /// Codes feature f without sorting its n rows when it has at most kFew distinct values
+  /// (one-hot and other coded columns): the distinct values are collected in a small sorted
+  /// list, then each row's code is found by binary search. Same codes and values as the
+  /// sort (equal values, -0 and 0 included, keep the first row's value). False, with
+  /// nothing written, for a feature with more distinct values (or more than max_bins).
+  bool few_values(const MatrixView<double>& X, Index f, int max_bins) {
+    constexpr std::size_t kFew = 64;
+    const std::size_t limit = max_bins > 0 ? std::min<std::size_t>(kFew, static_cast<std::size_t>(max_bins)) : kFew;
+    std::vector<double> uniq;
+    for (Index r = 0; r < n; ++r) {
+      const double x = X(r, f);
+      const auto it = std::lower_bound(uniq.begin(), uniq.end(), x);
+      if (it != uniq.end() && !(x < *it)) continue;
+      if (uniq.size() == limit) return false;
+      uniq.insert(it, x);
+    }
+    std::uint32_t* c = codes.data() + f * n;
+    for (Index r = 0; r < n; ++r)
+      c[r] = static_cast<std::uint32_t>(std::lower_bound(uniq.begin(), uniq.end(), X(r, f)) - uniq.begin());
+    values[static_cast<std::size_t>(f)] = std::move(uniq);
+    return true;
   }
   /// Calls fn(code) with code(r) giving feature f's code of row r, for either storage.
   template <class Fn>
