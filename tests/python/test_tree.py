@@ -137,16 +137,17 @@ def test_classifier_same_tree_as_sklearn(cancer, criterion, params):
         np.testing.assert_allclose(ours.feature_importances_, ref.feature_importances_, atol=1e-9)
 
 
+@pytest.mark.parametrize("class_weight", [None, {0: 3.0, 1: 1.0}])  # weighted sums on the binary-feature path
 @pytest.mark.parametrize("levels", [2, 40, 64, 65])
-def test_coded_features_same_tree_as_sklearn(cancer, levels):
+def test_coded_features_same_tree_as_sklearn(cancer, levels, class_weight):
     # Features with at most 64 distinct values are coded without sorting all rows (one-hot
     # and coded columns); 65 takes the sorting path. Both must give scikit-learn's tree,
     # with -0.0 and 0.0 one value.
     X, y = cancer
     Q = np.floor((X - X.min(0)) / np.ptp(X, axis=0) * (levels - 1) + 0.5)
     Q[::7, 0] = -0.0  # equal to the zeros of the column
-    ours = DecisionTreeClassifier(max_depth=5, random_state=0).fit(Q, y)
-    ref = skt.DecisionTreeClassifier(max_depth=5, random_state=0).fit(Q, y)
+    ours = DecisionTreeClassifier(max_depth=5, random_state=0, class_weight=class_weight).fit(Q, y)
+    ref = skt.DecisionTreeClassifier(max_depth=5, random_state=0, class_weight=class_weight).fit(Q, y)
     compared, ties = same_splits(ours, ref, Q)
     assert compared >= 3 and ties <= compared // 2
     assert structure(ours)[0] == structure(ref)[0]
