@@ -290,7 +290,7 @@ struct TreeBuilder {
   Rng rng;
   std::vector<std::uint64_t> keys;
   std::vector<std::int32_t> feats;
-  std::vector<std::int32_t> node_y;
+  std::vector<std::int32_t> node_y, part_tmp;
   std::vector<double> node_w;
   Stats left, right, total;
   // histogram scratch: per distinct value, the sufficient statistics
@@ -588,11 +588,19 @@ struct TreeBuilder {
       const auto f = cur.split.feature;
       const double thr = cur.split.threshold;
       const std::uint32_t cut = cur.split.code;
-      auto mid = B.with_codes(f, [&](auto code) {
-        return std::stable_partition(rows.begin() + cur.begin, rows.begin() + cur.end,
-                                     [&](std::int32_t r) { return code(r) <= cut; });
+      // Stable partition: left rows compacted in place, right rows through a kept buffer
+      // (std::stable_partition allocated one per node).
+      const Index m = B.with_codes(f, [&](auto code) {
+        Index l = cur.begin, nr = 0;
+        part_tmp.resize(static_cast<std::size_t>(cur.end - cur.begin));
+        for (Index i = cur.begin; i < cur.end; ++i) {
+          const auto r = rows[i];
+          if (code(r) <= cut) rows[l++] = r;
+          else part_tmp[nr++] = r;
+        }
+        std::copy(part_tmp.begin(), part_tmp.begin() + nr, rows.begin() + l);
+        return l;
       });
-      const Index m = mid - rows.begin();
       t.feature_[cur.node] = f;
       t.threshold_[cur.node] = thr;
       ++leaves;
