@@ -331,6 +331,30 @@ std::vector<BinMapper> fit_bins(const MatrixView<double>& X, const GBDTParams& p
       m.cats = std::move(v);
       return;
     }
+    {
+      // Few distinct values (one-hot and coded columns): collected in a small sorted list
+      // instead of sorting every row; the same edges as below.
+      constexpr std::size_t kFew = 64;
+      std::vector<double> u;
+      bool few = true;
+      auto see = [&](double x) {
+        if (std::isnan(x)) return;
+        const auto it = std::lower_bound(u.begin(), u.end(), x);
+        if (it != u.end() && !(x < *it)) return;
+        if (u.size() == kFew) few = false;
+        else u.insert(it, x);
+      };
+      if (rows.empty()) {
+        for (Index i = 0; i < n && few; ++i) see(X(i, j));
+      } else {
+        for (std::size_t t = 0; t < rows.size() && few; ++t) see(X(rows[t], j));
+      }
+      if (few && static_cast<int>(u.size()) <= p.max_bins) {
+        for (std::size_t k = 0; k + 1 < u.size(); ++k) m.edges.push_back(u[k] + (u[k + 1] - u[k]) / 2);
+        m.edges.push_back(kInf);
+        return;
+      }
+    }
     if (rows.empty()) {
       for (Index i = 0; i < n; ++i)
         if (!std::isnan(X(i, j))) v.push_back(X(i, j));
