@@ -2,6 +2,7 @@
 // monotonic constraints, TreeSHAP sums, early stopping, threads, JSON, bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -319,4 +320,36 @@ TEST(GradientBoosting, LossesAndBadInput) {
   bad = GBDTParams{};
   bad.learning_rate = 0;
   EXPECT_THROW(bad.validate(), InvalidArgument);
+}
+
+TEST(GradientBoosting, FewValuedFeaturesBinnedAtMidpoints) {
+  // Up to 64 distinct values take the path that does not sort all rows; 65 and more the
+  // sorting one. Both put one bin per value, edges at the midpoints; NaN is not a value and
+  // -0.0 equals 0.0.
+  for (int levels : {2, 3, 64, 65, 200}) {
+    Rng rng(static_cast<std::uint64_t>(levels));
+    const Index n = 3000;
+    RowMatrix<double> X(n, 1);
+    std::vector<double> y(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) {
+      X(i, 0) = static_cast<double>(rng.below(static_cast<std::uint64_t>(levels))) * 1.5 - 3.0;
+      if (i % 97 == 0) X(i, 0) = kNaN;
+      if (X(i, 0) == 0.0 && i % 2 == 0) X(i, 0) = -0.0;
+      y[static_cast<std::size_t>(i)] = rng.normal();
+    }
+    std::vector<double> distinct;
+    for (Index i = 0; i < n; ++i)
+      if (!std::isnan(X(i, 0))) distinct.push_back(X(i, 0) == 0.0 ? 0.0 : X(i, 0));
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    GBDTParams p = small(GBLoss::SquaredError);
+    p.max_iter = 1;
+    GradientBoosting m(p);
+    fit(m, X, y);
+    const auto& edges = m.bin_mappers()[0].edges;
+    ASSERT_EQ(edges.size(), distinct.size()) << levels << " levels";
+    for (std::size_t k = 0; k + 1 < distinct.size(); ++k)
+      EXPECT_EQ(edges[k], distinct[k] + (distinct[k + 1] - distinct[k]) / 2) << levels << " levels, edge " << k;
+    EXPECT_TRUE(std::isinf(edges.back()));
+  }
 }
