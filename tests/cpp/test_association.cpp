@@ -192,6 +192,23 @@ TEST(AssociationItemsets, RandomMatchesBruteForce) {
   }
 }
 
+TEST(AssociationItemsets, SkewedSupportsMatchBruteForce) {
+  // Item frequencies from 95 % down to 0.5 %: tid-lists of very different lengths, which
+  // the vertical miners intersect by galloping, and sparse enough for tid-lists.
+  std::mt19937_64 rng(777);
+  const double freq[] = {0.95, 0.6, 0.3, 0.12, 0.06, 0.04, 0.03, 0.02, 0.01, 0.008, 0.005, 0.005};
+  const int k = 12, n = 800;
+  std::vector<std::vector<std::int64_t>> rows(n);
+  for (auto& r : rows)
+    for (int i = 0; i < k; ++i)
+      if ((rng() % 100000) / 100000.0 < freq[i]) r.push_back(i);
+  auto t = make(rows, k);
+  for (Index minc : {1, 2, 4, 9}) {
+    const SetMap want = brute_force(t, minc, 0);
+    for (auto a : kAlgs) EXPECT_EQ(as_map(mine(t, minc, a)), want) << "min count " << minc;
+  }
+}
+
 TEST(AssociationItemsets, ThreadCountDoesNotChangeOutput) {
   std::mt19937_64 rng(7);
   std::vector<std::vector<std::int64_t>> rows(300);
