@@ -164,12 +164,14 @@ inline Index intersect(const Item* a, Index na, const Item* b, Index nb, Item* o
     return c;
   }
   while (i < na && j < nb) {
-    if (c + std::min(na - i, nb - j) < minc) return c;  // cannot become frequent
+    const Index rem = std::min(na - i, nb - j);
+    if (c + rem < minc) return c;  // cannot become frequent
     // Branch-free steps for lists of similar length (which list advances is data a branch
     // predictor cannot learn: the branchy merge spent half its time on mispredictions).
-    // Each step advances i or j, so `steps` steps stay inside both lists; the early stop is
-    // checked between runs.
-    const Index steps = std::min<Index>(32, std::min(na - i, nb - j));
+    // Each step advances i or j, so `steps` steps stay inside both lists, and a step
+    // without a match lowers c + rem by at most one, so the early stop is checked as soon
+    // as it could hold (most candidate pairs of sparse data fail it within a few steps).
+    const Index steps = std::min<Index>(std::min<Index>(32, rem), c + rem - minc + 1);
     for (Index s = 0; s < steps; ++s) {
       const Item x = a[i], y = b[j];
       out[c] = x;  // kept only when x == y
