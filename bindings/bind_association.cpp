@@ -13,9 +13,25 @@ namespace custmine::bind {
 namespace {
 using namespace custmine::association;
 
+/// True when every label is a str, int, float, bool, bytes or None: a container of such
+/// labels cannot be part of a reference cycle.
+bool atomic_labels(const py::list& labels) {
+  for (const auto& h : labels) {
+    PyObject* o = h.ptr();
+    if (!(PyUnicode_CheckExact(o) || PyLong_CheckExact(o) || PyFloat_CheckExact(o) || PyBool_Check(o) ||
+          PyBytes_CheckExact(o) || o == Py_None))
+      return false;
+  }
+  return true;
+}
+
+// Itemsets of atomic labels are taken off the garbage collector's lists: a million
+// frozensets otherwise get traversed by every full collection while they are being made
+// (mushroom at 10 %: 1.25 s with, 0.41 s without), for containers that cannot hold a cycle.
 py::list frozensets(const std::vector<Index>& off, const std::vector<std::int32_t>& items, const py::list& labels) {
   const Index n = static_cast<Index>(off.size()) - 1;
   const auto n_labels = static_cast<std::int32_t>(labels.size());
+  const bool untrack = atomic_labels(labels);
   py::list out(n);
   for (Index s = 0; s < n; ++s) {
     PyObject* fs = PyFrozenSet_New(nullptr);
@@ -31,6 +47,7 @@ py::list frozensets(const std::vector<Index>& off, const std::vector<std::int32_
         throw py::error_already_set();
       }
     }
+    if (untrack) PyObject_GC_UnTrack(fs);
     PyList_SET_ITEM(out.ptr(), s, fs);  // steals the reference
   }
   return out;
@@ -41,6 +58,7 @@ py::list frozensets(const std::vector<Index>& off, const std::vector<std::int32_
 py::list tuples(const std::vector<Index>& off, const std::vector<std::int32_t>& items, const py::list& labels) {
   const Index n = static_cast<Index>(off.size()) - 1;
   const auto n_labels = static_cast<std::int32_t>(labels.size());
+  const bool untrack = atomic_labels(labels);
   py::list out(n);
   for (Index s = 0; s < n; ++s) {
     PyObject* t = PyTuple_New(off[s + 1] - off[s]);
@@ -55,6 +73,7 @@ py::list tuples(const std::vector<Index>& off, const std::vector<std::int32_t>& 
       Py_INCREF(label);
       PyTuple_SET_ITEM(t, q - off[s], label);  // steals the new reference
     }
+    if (untrack) PyObject_GC_UnTrack(t);
     PyList_SET_ITEM(out.ptr(), s, t);
   }
   return out;

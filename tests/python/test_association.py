@@ -442,3 +442,38 @@ def test_itemsets_as_tuples(groceries):
     with pytest.raises(ValueError, match="itemset_type"):
         A.frequent_itemsets(groceries, 0.005, itemset_type="list")
 
+
+
+def test_itemsets_of_plain_labels_are_left_out_of_garbage_collection():
+    # Frozensets/tuples of str/int labels cannot hold a reference cycle: they are untracked,
+    # so that building a million of them does not trigger full collections over them. Labels
+    # of any other type keep the objects tracked; the results are the same either way.
+    import gc
+
+    class Tag:
+        def __init__(self, name):
+            self.name = name
+
+        def __eq__(self, other):
+            return isinstance(other, Tag) and other.name == self.name
+
+        def __hash__(self):
+            return hash(self.name)
+
+    baskets = [["a", "b"], ["a", "b", "c"], ["b", "c"], ["a", "c"], ["a", "b", "c"]]
+    tags = {x: Tag(x) for x in "abc"}
+    for itemset_type in ("frozenset", "tuple"):
+        plain = A.frequent_itemsets(baskets, 0.4, itemset_type=itemset_type)
+        assert not any(gc.is_tracked(s) for s in plain["itemsets"])
+        numbered = A.frequent_itemsets([[ord(x) for x in b] for b in baskets], 0.4, itemset_type=itemset_type)
+        assert not any(gc.is_tracked(s) for s in numbered["itemsets"])
+        custom = A.frequent_itemsets([[tags[x] for x in b] for b in baskets], 0.4, itemset_type=itemset_type)
+        assert all(gc.is_tracked(s) for s in custom["itemsets"])
+        as_names = {frozenset(t.name for t in s): c for s, c in zip(custom["itemsets"], custom["count"])}
+        assert as_names == {frozenset(s): c for s, c in zip(plain["itemsets"], plain["count"])}
+    rules = A.association_rules(A.frequent_itemsets(baskets, 0.4), metric="confidence", min_threshold=0.5)
+    assert len(rules) > 0
+    assert not any(gc.is_tracked(s) for s in rules["antecedents"])
+    before = [sorted(s) for s in rules["antecedents"]]
+    gc.collect()  # a full collection leaves the untracked objects intact
+    assert [sorted(s) for s in rules["antecedents"]] == before
