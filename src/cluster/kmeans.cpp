@@ -92,10 +92,14 @@ void assign(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>
   });
 }
 
-/// Column means of X and the mean over features of the per-feature variance (scikit-learn's
-/// tolerance scale), in two passes over fixed row blocks (a column-wise Eigen reduction of
-/// row-major X strides through memory once per feature: 0.23 s on 1M x 20).
-double mean_variance(MatrixView<double> X, int threads, Eigen::RowVectorXd& mean) {
+/// The mean over features of the per-feature variance (scikit-learn's tolerance scale),
+/// in two passes over fixed row blocks (a column-wise Eigen reduction of row-major X strides
+/// through memory once per feature: 0.23 s on 1M x 20). `ref` receives the reference point
+/// of the distance expansion (see Data): each column's mean rounded to a binary grid of
+/// about a thousandth of its standard deviation, near enough to the mean to spare the
+/// digits, and coarse enough that x - ref stays exact for integer-valued columns (counts,
+/// codes, one-hot), whose exact distance ties then still go to the lowest-numbered center.
+double mean_variance(MatrixView<double> X, int threads, Eigen::RowVectorXd& ref) {
   const Index n = X.rows(), p = X.cols(), B = n_blocks(n);
   RowMatrix<double> part = RowMatrix<double>::Zero(B, p);
   parallel_for(B, threads, [&](Index b, int) {
@@ -103,16 +107,22 @@ double mean_variance(MatrixView<double> X, int threads, Eigen::RowVectorXd& mean
     for (Index i = n * b / B, e = n * (b + 1) / B; i < e; ++i) s += X.row(i);
     part.row(b) = s;
   });
-  mean = part.colwise().sum() / static_cast<double>(n);
-  std::vector<double> ss(static_cast<std::size_t>(B));
+  const Eigen::RowVectorXd mean = part.colwise().sum() / static_cast<double>(n);
   parallel_for(B, threads, [&](Index b, int) {
     Eigen::RowVectorXd s = Eigen::RowVectorXd::Zero(p);
     for (Index i = n * b / B, e = n * (b + 1) / B; i < e; ++i) s += (X.row(i) - mean).cwiseAbs2();
-    ss[static_cast<std::size_t>(b)] = s.sum();
+    part.row(b) = s;
   });
-  double total = 0;
-  for (double v : ss) total += v;
-  return total / static_cast<double>(n) / static_cast<double>(p);
+  const Eigen::RowVectorXd var = part.colwise().sum() / static_cast<double>(n);
+  ref = mean;
+  for (Index f = 0; f < p; ++f) {
+    if (!(var(f) > 0) || !std::isfinite(var(f)) || !std::isfinite(mean(f))) continue;
+    int e = 0;
+    std::frexp(std::sqrt(var(f)), &e);  // standard deviation in [2^(e-1), 2^e)
+    const int g = e - 11;
+    ref(f) = std::ldexp(std::nearbyint(std::ldexp(mean(f), -g)), g);
+  }
+  return var.sum() / static_cast<double>(p);
 }
 
 /// Weighted sum of per-row values, reduced in fixed blocks.
@@ -140,7 +150,7 @@ RowMatrix<double> update_centers(const Data& D, const RowMatrix<double>& old, co
     const Index lo = n * b / B, hi = n * (b + 1) / B;
     for (Index i = lo; i < hi; ++i) {
       const double w = D.weight(i);
-      sums[b].row(labels[i]) += w * D.X.row(i);
+      sums[b].row(labels[i]) += w * (D.X.row(i) - D.ref);
       wsum[b](labels[i]) += w;
     }
   });
@@ -160,16 +170,16 @@ RowMatrix<double> update_centers(const Data& D, const RowMatrix<double>& old, co
       const Index i = order[t], c = empty[t], from = labels[i];
       const double w = D.weight(i) > 0 ? D.weight(i) : 1.0;
       if (D.weight(i) > 0 && W(from) > D.weight(i)) {
-        S.row(from) -= D.weight(i) * D.X.row(i);
+        S.row(from) -= D.weight(i) * (D.X.row(i) - D.ref);
         W(from) -= D.weight(i);
       }
-      S.row(c) = w * D.X.row(i);
+      S.row(c) = w * (D.X.row(i) - D.ref);
       W(c) = w;
     }
   }
   RowMatrix<double> C = old;
   for (Index c = 0; c < k; ++c)
-    if (W(c) > 0) C.row(c) = S.row(c) / W(c);
+    if (W(c) > 0) C.row(c) = D.ref + S.row(c) / W(c);
   return C;
 }
 
@@ -188,10 +198,12 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
   const auto [Cc, csq] = expand_about(C, D.ref);
   labels.resize(n);
   d2.resize(n);
-  // One contiguous, cache-line padded accumulator per block: sums (k x p) then weights (k).
+  // One contiguous, cache-line padded accumulator per block: sums of x - m (k x p; they keep
+  // their digits far from the origin) then weights (k).
   const Index stride = ((k * p + k + 7) / 8) * 8 + 8;
   std::vector<double> acc(static_cast<std::size_t>(B * stride), 0.0);
   std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
+  const double* ref = D.ref.data();
   parallel_for(B, D.threads, [&](Index b, int t) {
     double* sum = acc.data() + b * stride;
     double* wsum = sum + k * p;
@@ -216,7 +228,7 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
         const double w = D.weight(s + i);
         const double* x = D.X.row(s + i).data();
         double* dst = sum + best * p;
-        for (Index f = 0; f < p; ++f) dst[f] += w * x[f];
+        for (Index f = 0; f < p; ++f) dst[f] += w * (x[f] - ref[f]);
         wsum[best] += w;
       }
     }
@@ -232,7 +244,7 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
     if (!(W(c) > 0)) empty.push_back(c);
   if (!empty.empty()) return update_centers(D, C, labels, d2);  // rare: relocation path
   RowMatrix<double> next(k, p);
-  for (Index c = 0; c < k; ++c) next.row(c) = S.row(c) / W(c);
+  for (Index c = 0; c < k; ++c) next.row(c) = D.ref + S.row(c) / W(c);
   return next;
 }
 
@@ -403,17 +415,20 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     }
     return (s0 + s1) + (s2 + s3);
   };
+  // Sums of x - m (not x): added and taken away again as rows move, they keep their digits
+  // when the data sit far from the origin.
+  const double* ref = D.ref.data();
   auto move_row = [&](double* a, Index i, Index from, Index to) {
     const double w = D.weight(i);
     const double* x = D.X.row(i).data();
     if (from >= 0) {
       double* s = a + from * p;
-      for (Index f = 0; f < p; ++f) s[f] -= w * x[f];
+      for (Index f = 0; f < p; ++f) s[f] -= w * (x[f] - ref[f]);
       a[k * p + from] -= w;
       if (w > 0) a[k * p + k + from] -= 1;
     }
     double* s = a + to * p;
-    for (Index f = 0; f < p; ++f) s[f] += w * x[f];
+    for (Index f = 0; f < p; ++f) s[f] += w * (x[f] - ref[f]);
     a[k * p + to] += w;
     if (w > 0) a[k * p + k + to] += 1;
   };
@@ -488,7 +503,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     bool relocated = false;
     for (Index c = 0; c < k; ++c) {
       if (!(N(c) > 0.5 && W(c) > 0)) relocated = true;
-      else next.row(c) = S.row(c) / W(c);
+      else next.row(c) = D.ref + S.row(c) / W(c);
     }
     if (relocated) {  // rare: Lloyd's relocation of empty clusters, then bounds from scratch
       VectorXd d2;
@@ -540,7 +555,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
           lower[i] = l;
           Sc.z[m] = z;  // written always, kept when u > z: no branch to mispredict
           Sc.ids[m] = i;
-          m += u > z ? 1 : 0;
+          m += u >= z ? 1 : 0;  // >=: a tie with a lower-numbered center must be looked at
         }
         // Exact distance to the own center for the rows the bounds do not settle, read a
         // few rows ahead (they are scattered); rows still in doubt go to the product.
@@ -555,7 +570,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
           const Index i = Sc.ids[q];
           const double u = std::sqrt(sq_dist(D.X.row(i).data(), C.row(labels[i]).data()));
           upper[i] = u;
-          if (u > Sc.z[q]) Sc.ids[full++] = i;
+          if (u >= Sc.z[q]) Sc.ids[full++] = i;
         }
         if (full > 0 && nearest_rows(Sc, full, a, true)) any = true;
       }

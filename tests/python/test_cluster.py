@@ -152,3 +152,31 @@ def test_json_and_pickle(tmp_path):
     doc["params"]["algorithm"] = "quantum"
     with pytest.raises(SerializationError):
         KMeans.from_json(json.dumps(doc))
+
+
+@pytest.mark.parametrize("case", ["integer codes", "duplicate rows", "identical initial centers", "offset 1e9", "p = 1"])
+def test_every_algorithm_takes_lloyds_steps_on_awkward_data(case):
+    # Integer-valued data have exact distance ties, which go to the lowest-numbered center
+    # (the reference point of the distance expansion lies on a grid that keeps x - m exact);
+    # Hamerly's bounds look at rows that may tie. All three algorithms and both thread counts
+    # must give the same labels, iterations and inertia.
+    rng = np.random.default_rng(3)
+    if case == "integer codes":
+        X, k = rng.integers(0, 4, size=(3000, 5)).astype(float), 6
+    elif case == "duplicate rows":
+        X, k = np.repeat(rng.normal(size=(50, 3)), 20, axis=0), 5
+    elif case == "identical initial centers":
+        X, k = rng.normal(size=(2000, 4)), 4
+    elif case == "offset 1e9":
+        X, k = rng.normal(size=(3000, 3)) + 1e9, 4
+    else:
+        X, k = rng.normal(size=(5000, 1)), 6
+    init = np.repeat(X[:1], k, axis=0) if case == "identical initial centers" else X[rng.choice(len(X), k, replace=False)]
+    ref = KMeans(k, init=init, algorithm="lloyd", tol=0, n_jobs=1).fit(X)
+    assert ref.n_iter_ > 1
+    for algorithm in ("hamerly", "elkan"):
+        for n_jobs in (1, 2):
+            m = KMeans(k, init=init, algorithm=algorithm, tol=0, n_jobs=n_jobs).fit(X)
+            np.testing.assert_array_equal(m.labels_, ref.labels_)
+            assert m.n_iter_ == ref.n_iter_
+            assert m.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
