@@ -25,7 +25,7 @@ using VectorXd = Eigen::VectorXd;
 Index n_blocks(Index n) { return std::clamp<Index>(n / 4096, 1, 64); }
 
 /// Squared distances are expanded about a reference point m near the data (the training
-/// mean): |x - c|^2 = |x - m|^2 + a_c - 2 x.(c - m) with a_c = |c - m|^2 + 2 m.(c - m).
+/// mean, on a binary grid: see mean_variance): |x - c|^2 = |x - m|^2 + a_c - 2 x.(c - m) with a_c = |c - m|^2 + 2 m.(c - m).
 /// The plain expansion |x|^2 + |c|^2 - 2 x.c loses every digit of the distance to
 /// cancellation when the data sit far from the origin (amounts in cents, dates as
 /// numbers); scikit-learn centres a copy of X instead.

@@ -77,7 +77,7 @@ class KMeans {
   void check_predict_input(std::string_view where, MatrixView<double> X) const;
   Params params_;
   RowMatrix<double> centers_;
-  Eigen::RowVectorXd reference_;  ///< distances are expanded about it (the training mean)
+  Eigen::RowVectorXd reference_;  ///< distances are expanded about it (near the training mean)
   std::vector<std::int32_t> labels_;
   double inertia_ = 0;
   int n_iter_ = 0;
