@@ -1,5 +1,6 @@
 // Compiled part of the tree family: CART growth, pruning, prediction, forests, JSON.
 #include "custmine/tree/cart.hpp"
+#include "custmine/tree/few_values.hpp"
 #include "custmine/tree/treeshap.hpp"
 
 #include <algorithm>
@@ -238,22 +239,15 @@ struct Binned {
       std::vector<std::uint32_t>().swap(codes);
     }
   }
-  /// Codes feature f without sorting its n rows when it has at most kFew distinct values
-  /// (one-hot and other coded columns): the distinct values are collected in a small sorted
-  /// list, then each row's code is found by binary search. Same codes and values as the
-  /// sort (equal values, -0 and 0 included, keep the first row's value). False, with
-  /// nothing written, for a feature with more distinct values (or more than max_bins).
+  /// Codes feature f without sorting its n rows when it has at most kFewValues distinct
+  /// values (one-hot and other coded columns): each row's code by binary search among them.
+  /// Same codes and values as the sort. False, with nothing written, for a feature with more
+  /// distinct values (or more than max_bins).
   bool few_values(const MatrixView<double>& X, Index f, int max_bins) {
-    constexpr std::size_t kFew = 64;
-    const std::size_t limit = max_bins > 0 ? std::min<std::size_t>(kFew, static_cast<std::size_t>(max_bins)) : kFew;
+    const std::size_t limit =
+        max_bins > 0 ? std::min<std::size_t>(kFewValues, static_cast<std::size_t>(max_bins)) : kFewValues;
     std::vector<double> uniq;
-    for (Index r = 0; r < n; ++r) {
-      const double x = X(r, f);
-      const auto it = std::lower_bound(uniq.begin(), uniq.end(), x);
-      if (it != uniq.end() && !(x < *it)) continue;
-      if (uniq.size() == limit) return false;
-      uniq.insert(it, x);
-    }
+    if (!few_distinct_values(n, limit, [&](Index r) { return X(r, f); }, uniq)) return false;
     std::uint32_t* c = codes.data() + f * n;
     for (Index r = 0; r < n; ++r)
       c[r] = static_cast<std::uint32_t>(std::lower_bound(uniq.begin(), uniq.end(), X(r, f)) - uniq.begin());

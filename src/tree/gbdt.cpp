@@ -1,6 +1,7 @@
 // Compiled part of histogram gradient boosting: binning, losses, leaf-wise growth with
 // histogram subtraction, prediction, TreeSHAP and JSON (see gbdt.hpp).
 #include "custmine/tree/gbdt.hpp"
+#include "custmine/tree/few_values.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -332,23 +333,13 @@ std::vector<BinMapper> fit_bins(const MatrixView<double>& X, const GBDTParams& p
       return;
     }
     {
-      // Few distinct values (one-hot and coded columns): collected in a small sorted list
-      // instead of sorting every row; the same edges as below.
-      constexpr std::size_t kFew = 64;
+      // Few distinct values (one-hot and coded columns): found without sorting every row;
+      // the same edges as below.
       std::vector<double> u;
-      bool few = true;
-      auto see = [&](double x) {
-        if (std::isnan(x)) return;
-        const auto it = std::lower_bound(u.begin(), u.end(), x);
-        if (it != u.end() && !(x < *it)) return;
-        if (u.size() == kFew) few = false;
-        else u.insert(it, x);
-      };
-      if (rows.empty()) {
-        for (Index i = 0; i < n && few; ++i) see(X(i, j));
-      } else {
-        for (std::size_t t = 0; t < rows.size() && few; ++t) see(X(rows[t], j));
-      }
+      const bool few =
+          rows.empty() ? few_distinct_values(n, kFewValues, [&](Index i) { return X(i, j); }, u)
+                       : few_distinct_values(static_cast<Index>(rows.size()), kFewValues,
+                                             [&](Index t) { return X(rows[t], j); }, u);
       if (few && static_cast<int>(u.size()) <= p.max_bins) {
         for (std::size_t k = 0; k + 1 < u.size(); ++k) m.edges.push_back(u[k] + (u[k + 1] - u[k]) / 2);
         m.edges.push_back(kInf);
