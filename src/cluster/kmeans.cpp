@@ -25,7 +25,8 @@ using VectorXd = Eigen::VectorXd;
 Index n_blocks(Index n) { return std::clamp<Index>(n / 4096, 1, 64); }
 
 /// Squared distances are expanded about a reference point m near the data (the training
-/// mean, on a binary grid: see mean_variance): |x - c|^2 = |x - m|^2 + a_c - 2 x.(c - m) with a_c = |c - m|^2 + 2 m.(c - m).
+/// mean, on a binary grid: see mean_variance):
+/// |x - c|^2 = |x - m|^2 + a_c - 2 x.(c - m) with a_c = |c - m|^2 + 2 m.(c - m).
 /// The plain expansion |x|^2 + |c|^2 - 2 x.c loses every digit of the distance to
 /// cancellation when the data sit far from the origin (amounts in cents, dates as
 /// numbers); scikit-learn centres a copy of X instead.
@@ -65,30 +66,36 @@ Expanded expand_about(const RowMatrix<double>& C, const Eigen::RowVectorXd& ref)
   return e;
 }
 
-/// Nearest center (lowest index on ties) and squared distance per row: one matrix
-/// product per block of kGemmRows rows.
+/// Nearest center (lowest index on ties) and squared distance of rows [b, e), at most
+/// kGemmRows of them: one product with the expanded centers E into the caller's buffer G.
+void label_rows(const Data& D, const Expanded& E, Index b, Index e, RowMatrix<double>& G,
+                std::vector<std::int32_t>& labels, VectorXd& d2) {
+  const Index k = E.Cc.rows();
+  G.resize(e - b, k);
+  blas::gemm(1.0, blas::view(D.X.middleRows(b, e - b)), false, blas::view(E.Cc), true, 0.0, blas::mut_view(G));
+  for (Index i = 0; i < e - b; ++i) {
+    Index best = 0;
+    double bv = E.a(0) - 2 * G(i, 0);
+    for (Index j = 1; j < k; ++j) {
+      const double v = E.a(j) - 2 * G(i, j);
+      if (v < bv) bv = v, best = j;
+    }
+    labels[b + i] = static_cast<std::int32_t>(best);
+    d2(b + i) = std::max(0.0, D.xsq(b + i) + bv);
+  }
+}
+
+/// Nearest center and squared distance of every row.
 void assign(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>& labels, VectorXd& d2) {
-  const Index n = D.n(), k = C.rows();
-  const auto [Cc, csq] = expand_about(C, D.ref);
+  const Index n = D.n();
+  const Expanded E = expand_about(C, D.ref);
   labels.resize(n);
   d2.resize(n);
   const Index chunks = (n + kGemmRows - 1) / kGemmRows;
   std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
   parallel_for(chunks, D.threads, [&](Index c, int t) {
-    const Index b = c * kGemmRows, e = std::min(n, b + kGemmRows);
-    RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
-    G.resize(e - b, k);
-    blas::gemm(1.0, blas::view(D.X.middleRows(b, e - b)), false, blas::view(Cc), true, 0.0, blas::mut_view(G));
-    for (Index i = 0; i < e - b; ++i) {
-      Index best = 0;
-      double bv = csq(0) - 2 * G(i, 0);
-      for (Index j = 1; j < k; ++j) {
-        const double v = csq(j) - 2 * G(i, j);
-        if (v < bv) bv = v, best = j;
-      }
-      labels[b + i] = static_cast<std::int32_t>(best);
-      d2(b + i) = std::max(0.0, D.xsq(b + i) + bv);
-    }
+    const Index b = c * kGemmRows;
+    label_rows(D, E, b, std::min(n, b + kGemmRows), scratch[static_cast<std::size_t>(t)], labels, d2);
   });
 }
 
@@ -195,7 +202,7 @@ struct RunResult {
 RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>& labels,
                              VectorXd& d2) {
   const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
-  const auto [Cc, csq] = expand_about(C, D.ref);
+  const Expanded E = expand_about(C, D.ref);
   labels.resize(n);
   d2.resize(n);
   // One contiguous, cache-line padded accumulator per block: sums of x - m (k x p; they keep
@@ -213,18 +220,9 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
     RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
     for (Index s = lo; s < hi; s += kGemmRows) {
       const Index e = std::min(hi, s + kGemmRows);
-      G.resize(e - s, k);
-      blas::gemm(1.0, blas::view(D.X.middleRows(s, e - s)), false, blas::view(Cc), true, 0.0,
-                 blas::mut_view(G));
-      for (Index i = 0; i < e - s; ++i) {
-        Index best = 0;
-        double bv = csq(0) - 2 * G(i, 0);
-        for (Index j = 1; j < k; ++j) {
-          const double v = csq(j) - 2 * G(i, j);
-          if (v < bv) bv = v, best = j;
-        }
-        labels[s + i] = static_cast<std::int32_t>(best);
-        d2(s + i) = std::max(0.0, D.xsq(s + i) + bv);
+      label_rows(D, E, s, e, G, labels, d2);
+      for (Index i = 0; i < e - s; ++i) {  // the block's rows are still in cache
+        const Index best = labels[s + i];
         const double w = D.weight(s + i);
         const double* x = D.X.row(s + i).data();
         double* dst = sum + best * p;
