@@ -115,7 +115,16 @@ def test_parity_with_lifetimes_pareto_mbg(cdnow, lifetimes):
     x, tx, T = cdnow["x"], cdnow["t_x"], cdnow["T"]
     for ours, theirs in ((clv.ParetoNBD, lifetimes.ParetoNBDFitter), (clv.ModifiedBetaGeo, lifetimes.ModifiedBetaGeoFitter)):
         m = ours().fit(x, tx, T)
-        ref = theirs().fit(x, tx, T)
+        # lifetimes starts these fits (Nelder-Mead on a flat likelihood) from a draw of numpy's
+        # global random state, so its answer depended on which tests ran before (a CI run
+        # saw Pareto/NBD beta 11.634 against the published 11.67); a fixed draw makes the
+        # reference reproducible. The state is restored afterwards.
+        state = np.random.get_state()
+        try:
+            np.random.seed(0)
+            ref = theirs().fit(x, tx, T)
+        finally:
+            np.random.set_state(state)
         for k in m.params_:
             assert m.params_[k] == pytest.approx(ref.params_[k], rel=2e-3), (ours.__name__, k)
         ref.params_ = pd.Series(m.params_)
