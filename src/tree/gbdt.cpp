@@ -21,6 +21,7 @@ constexpr double kMinHess = 1e-16;
 // Below this many (rows x features) a histogram is built on the calling thread: starting
 // threads would cost more than the work.
 constexpr Index kParallelWork = 1 << 16;
+constexpr Index kParallelHist = 1 << 20;  // histogram cells of a leaf worth a second thread
 
 bool bit(const GradientBoosting::Bitset& b, int i) { return (b[static_cast<std::size_t>(i) >> 6] >> (i & 63)) & 1U; }
 void set_bit(GradientBoosting::Bitset& b, int i) { b[static_cast<std::size_t>(i) >> 6] |= std::uint64_t{1} << (i & 63); }
@@ -160,7 +161,9 @@ struct LossFn {
   double p;  // Tweedie power
   int K;     // trees per iteration
 
-  static double sigmoid(double r) { return r >= 0 ? 1.0 / (1.0 + std::exp(-r)) : std::exp(r) / (1.0 + std::exp(r)); }
+  // 1 / (1 + e^-r) is accurate for every r (e^-r overflows to inf for r < -709: 0), and
+  // free of the branch a two-sided form mispredicts on every other row
+  static double sigmoid(double r) { return 1.0 / (1.0 + std::exp(-r)); }
 
   /// g, h for rows [b, e): raw is n x K, g/h are K x n (tree-major).
   void gradients(Index b, Index e, Index n, const double* raw, const double* y, const double* w, double* g,
@@ -311,6 +314,18 @@ std::vector<BinMapper> fit_bins(const MatrixView<double>& X, const GBDTParams& p
     std::sort(rows.begin(), rows.end());
   }
   std::vector<BinMapper> out(static_cast<std::size_t>(F));
+  // Few distinct values (one-hot and coded columns): found without sorting every row, the
+  // same edges as below. Scanned row by row (X is row-major), each thread over its own
+  // features.
+  const Index ns = rows.empty() ? n : static_cast<Index>(rows.size());
+  std::vector<DistinctValues> distinct_of(static_cast<std::size_t>(F));
+  for (Index j = 0; j < F; ++j) distinct_of[j].few = p.categorical.empty() || !p.categorical[j];
+  parallel_chunks(F, p.n_threads, [&](Index f0, Index f1, int) {
+    for (Index t = 0; t < ns; ++t) {
+      const Index i = rows.empty() ? t : rows[t];
+      for (Index j = f0; j < f1; ++j) distinct_of[j].add(X(i, j), kFewValues);
+    }
+  });
   parallel_for(F, p.n_threads, [&](Index j, int) {
     BinMapper& m = out[j];
     m.categorical = !p.categorical.empty() && p.categorical[j];
@@ -332,19 +347,10 @@ std::vector<BinMapper> fit_bins(const MatrixView<double>& X, const GBDTParams& p
       m.cats = std::move(v);
       return;
     }
-    {
-      // Few distinct values (one-hot and coded columns): found without sorting every row;
-      // the same edges as below.
-      std::vector<double> u;
-      const bool few =
-          rows.empty() ? few_distinct_values(n, kFewValues, [&](Index i) { return X(i, j); }, u)
-                       : few_distinct_values(static_cast<Index>(rows.size()), kFewValues,
-                                             [&](Index t) { return X(rows[t], j); }, u);
-      if (few && static_cast<int>(u.size()) <= p.max_bins) {
-        for (std::size_t k = 0; k + 1 < u.size(); ++k) m.edges.push_back(u[k] + (u[k + 1] - u[k]) / 2);
-        m.edges.push_back(kInf);
-        return;
-      }
+    if (const auto& u = distinct_of[j].values; distinct_of[j].few && static_cast<int>(u.size()) <= p.max_bins) {
+      for (std::size_t k = 0; k + 1 < u.size(); ++k) m.edges.push_back(u[k] + (u[k + 1] - u[k]) / 2);
+      m.edges.push_back(kInf);
+      return;
     }
     if (rows.empty()) {
       for (Index i = 0; i < n; ++i)
@@ -377,14 +383,35 @@ std::vector<BinMapper> fit_bins(const MatrixView<double>& X, const GBDTParams& p
   return out;
 }
 
-/// Feature-major bin codes: codes[j * n + i].
+/// Feature-major bin codes: codes[j * n + i]. Coded in blocks of rows, all features of a
+/// block while it is in cache (X is row-major).
 std::vector<std::uint8_t> bin_data(const MatrixView<double>& X, const std::vector<BinMapper>& mappers, int n_threads) {
   const Index n = X.rows(), F = X.cols();
   std::vector<std::uint8_t> codes(static_cast<std::size_t>(n * F));
-  parallel_for(F, n_threads, [&](Index j, int) {
-    const BinMapper& m = mappers[j];
-    std::uint8_t* c = codes.data() + j * n;
-    for (Index i = 0; i < n; ++i) c[i] = static_cast<std::uint8_t>(m.bin(X(i, j)));
+  constexpr Index kBlock = 256;
+  parallel_for((n + kBlock - 1) / kBlock, n < kParallelWork ? 1 : n_threads, [&](Index blk, int) {
+    const Index b = blk * kBlock, e = std::min(n, b + kBlock);
+    // a value in the previous value's bin skips the search (runs of one value in one-hot
+    // and coded columns); NaN fails both comparisons and takes the search
+    std::vector<double> lo(static_cast<std::size_t>(F), kInf), hi(static_cast<std::size_t>(F), -kInf);
+    std::vector<int> last(static_cast<std::size_t>(F), 0);
+    for (Index i = b; i < e; ++i) {
+      for (Index j = 0; j < F; ++j) {
+        const BinMapper& m = mappers[j];
+        const double x = X(i, j);
+        if (!(x > lo[j] && x <= hi[j])) {
+          const int c = m.bin(x);
+          last[j] = c;
+          if (c < m.n_bins() && !m.categorical) {
+            lo[j] = c > 0 ? m.edges[static_cast<std::size_t>(c) - 1] : -kInf;
+            hi[j] = m.edges[static_cast<std::size_t>(c)];
+          } else {
+            lo[j] = kInf, hi[j] = -kInf;
+          }
+        }
+        codes[static_cast<std::size_t>(j * n + i)] = static_cast<std::uint8_t>(last[j]);
+      }
+    }
   });
   return codes;
 }
@@ -432,29 +459,26 @@ struct GBDTBuilder {
   std::vector<int> free_hists;
   std::vector<Index> idx, tmp;
   std::vector<double> og, oh;  // gradients gathered in leaf order
-  // Histograms are summed row-wise over "columns" in groups of up to kGroup; a group
-  // stores its columns' codes row-major, so a row's codes share a cache line and one read
-  // of its gradients serves the group, and consecutive additions go to different
-  // histograms. A column is either one feature, or a bundle of sparse features that are
-  // never off their most frequent bin in the same row (exclusive feature bundling, Ke et
-  // al. 2017): one-hot columns of one variable become one column. In a bundle, code 0
-  // means every member sits on its most frequent bin; that bin is filled in afterwards as
-  // leaf total minus the member's other bins. Groups and bundles depend on the data only,
-  // never on the thread count.
+  // Histograms are summed row-wise. Features that sit on one bin in at least half of the
+  // rows (one-hot columns, counts that are mostly zero) are "sparse": each row lists only
+  // the histogram cells of its sparse features that are off their most frequent bin
+  // (LightGBM's multi-value sparse bins, Ke et al. 2017), and that bin is filled in
+  // afterwards as the leaf total minus the feature's other bins. On one-hot marketing
+  // data a row then costs its dozen active cells instead of one per column. The other
+  // features are summed in groups of up to kGroup that store their codes row-major, so a
+  // row's codes share a cache line and one read of its gradients serves the group. The
+  // layout depends on the data only, never on the thread count.
   static constexpr int kGroup = 8;
-  std::vector<int> skip_bin;  // most frequent bin of a bundled feature, -1 otherwise
-  struct Column {
-    std::int32_t feature = -1;         // a single feature, or -1 for a bundle
-    std::vector<std::int32_t> members; // bundle: features
-    std::vector<int> base;             // bundle: code of member bin c is base + c
-    int size = 1;                      // bundle: codes in use
-  };
-  std::vector<Column> columns;
   struct Group {
-    std::vector<std::int32_t> cols;
-    std::vector<std::uint8_t> codes;  // n x cols.size()
+    std::vector<std::int32_t> features;
+    std::vector<std::uint8_t> codes;  // n x features.size()
   };
   std::vector<Group> groups;
+  std::vector<std::int32_t> sparse;   // sparse features
+  std::vector<int> top;               // most frequent bin of each feature
+  std::vector<Index> sp_ptr;        // row i's cells: sp_cell[sp_ptr[i] .. sp_ptr[i + 1])
+  std::vector<std::uint16_t> sp_cell16;  // histogram cells when total_bins < 2^16
+  std::vector<std::uint32_t> sp_cell32;  // otherwise
   double lambda;
 
   GBDTBuilder(const GBDTParams& params, const std::vector<BinMapper>& m, const std::vector<std::uint8_t>& c, Index rows)
@@ -467,7 +491,7 @@ struct GBDTBuilder {
     tmp.resize(static_cast<std::size_t>(n));
     og.resize(static_cast<std::size_t>(n));
     oh.resize(static_cast<std::size_t>(n));
-    std::vector<int> top(static_cast<std::size_t>(F), -1);
+    top.assign(static_cast<std::size_t>(F), 0);
     std::vector<Index> top_count(static_cast<std::size_t>(F), 0);
     parallel_for(F, n_threads, [&](Index j, int) {
       std::vector<Index> cnt(static_cast<std::size_t>(offset[j + 1] - offset[j]), 0);
@@ -477,62 +501,42 @@ struct GBDTBuilder {
       top[j] = static_cast<int>(t - cnt.begin());
       top_count[j] = *t;
     });
-    // greedy bundling of sparse features (at least 80 % of rows on one bin), first fit
-    skip_bin.assign(static_cast<std::size_t>(F), -1);
-    std::vector<std::vector<char>> used;  // per bundle: rows already off their top bin
-    for (Index j = 0; j < F; ++j) {
-      const int nbj = static_cast<int>(offset[j + 1] - offset[j]);
-      if (top_count[j] * 10 < n * 8 || nbj > 254) {
-        columns.push_back(Column{static_cast<std::int32_t>(j), {}, {}, 1});
-        used.emplace_back();
-        continue;
-      }
-      const std::uint8_t* col = codes.data() + j * n;
-      int chosen = -1;
-      for (std::size_t b = 0; b < columns.size() && chosen < 0; ++b) {
-        if (columns[b].feature >= 0 || columns[b].size + nbj > 256) continue;
-        bool clash = false;
-        for (Index i = 0; i < n && !clash; ++i) clash = col[i] != top[j] && used[b][i];
-        if (!clash) chosen = static_cast<int>(b);
-      }
-      if (chosen < 0) {
-        chosen = static_cast<int>(columns.size());
-        columns.push_back(Column{});
-        used.emplace_back(static_cast<std::size_t>(n), 0);
-      }
-      Column& cb = columns[chosen];
-      cb.members.push_back(static_cast<std::int32_t>(j));
-      cb.base.push_back(cb.size);
-      cb.size += nbj;
-      for (Index i = 0; i < n; ++i)
-        if (col[i] != top[j]) used[chosen][i] = 1;
-      skip_bin[j] = top[j];
-    }
-    const auto C = static_cast<Index>(columns.size());
-    for (Index c0 = 0; c0 < C; c0 += kGroup) {
+    std::vector<std::int32_t> dense;
+    for (Index j = 0; j < F; ++j) (2 * top_count[j] >= n ? sparse : dense).push_back(static_cast<std::int32_t>(j));
+    for (std::size_t c0 = 0; c0 < dense.size(); c0 += kGroup) {
       Group gr;
-      for (Index c1 = c0; c1 < std::min(C, c0 + kGroup); ++c1) gr.cols.push_back(static_cast<std::int32_t>(c1));
+      gr.features.assign(dense.begin() + static_cast<std::ptrdiff_t>(c0),
+                         dense.begin() + static_cast<std::ptrdiff_t>(std::min(dense.size(), c0 + kGroup)));
       groups.push_back(std::move(gr));
     }
     parallel_for(static_cast<Index>(groups.size()), n_threads, [&](Index gi, int) {
       Group& gr = groups[gi];
-      const auto gs = static_cast<Index>(gr.cols.size());
-      gr.codes.assign(static_cast<std::size_t>(n * gs), 0);
+      const auto gs = static_cast<Index>(gr.features.size());
+      gr.codes.resize(static_cast<std::size_t>(n * gs));
       for (Index k = 0; k < gs; ++k) {
-        const Column& cl = columns[gr.cols[k]];
-        if (cl.feature >= 0) {
-          const std::uint8_t* col = codes.data() + static_cast<Index>(cl.feature) * n;
-          for (Index i = 0; i < n; ++i) gr.codes[i * gs + k] = col[i];
-          continue;
-        }
-        for (std::size_t u = 0; u < cl.members.size(); ++u) {
-          const auto j = cl.members[u];
-          const std::uint8_t* col = codes.data() + static_cast<Index>(j) * n;
-          for (Index i = 0; i < n; ++i)
-            if (col[i] != skip_bin[j]) gr.codes[i * gs + k] = static_cast<std::uint8_t>(cl.base[u] + col[i]);
-        }
+        const std::uint8_t* col = codes.data() + static_cast<Index>(gr.features[k]) * n;
+        for (Index i = 0; i < n; ++i) gr.codes[i * gs + k] = col[i];
       }
     });
+    if (!sparse.empty()) {
+      sp_ptr.assign(static_cast<std::size_t>(n) + 1, 0);
+      for (auto j : sparse) {
+        const std::uint8_t* col = codes.data() + static_cast<Index>(j) * n;
+        for (Index i = 0; i < n; ++i) sp_ptr[i + 1] += col[i] != top[j];
+      }
+      for (Index i = 0; i < n; ++i) sp_ptr[i + 1] += sp_ptr[i];
+      auto fill = [&](auto& cells) {
+        cells.resize(sp_ptr[n]);
+        std::vector<Index> at(sp_ptr.begin(), sp_ptr.end() - 1);
+        for (auto j : sparse) {  // cells of a row in feature order
+          const std::uint8_t* col = codes.data() + static_cast<Index>(j) * n;
+          for (Index i = 0; i < n; ++i)
+            if (col[i] != top[j]) cells[at[i]++] = static_cast<std::remove_reference_t<decltype(cells[0])>>(offset[j] + col[i]);
+        }
+      };
+      if (total_bins < (Index{1} << 16)) fill(sp_cell16);
+      else fill(sp_cell32);
+    }
   }
 
   int new_hist() {
@@ -550,24 +554,31 @@ struct GBDTBuilder {
     const Index* __restrict rows = idx.data() + lf.begin;
     double* __restrict pg = og.data();
     double* __restrict ph = oh.data();
-    const int threads = m * F < kParallelWork ? 1 : n_threads;
+    // a thread is started per call: worth it only for a large leaf
+    const int threads = m * F < kParallelHist ? 1 : n_threads;
     parallel_chunks(m, m < kParallelWork ? 1 : n_threads, [&](Index b, Index e, int) {
       for (Index i = b; i < e; ++i) pg[i] = g[rows[i]], ph[i] = h[rows[i]];
     });
-    parallel_for(static_cast<Index>(groups.size()), threads, [&](Index task, int) {
+    const auto n_groups = static_cast<Index>(groups.size());
+    parallel_for(n_groups + (sparse.empty() ? 0 : 1), threads, [&](Index task, int) {
+      if (task == n_groups) {
+        if (sp_cell32.empty()) sum_sparse(m, rows, pg, ph, sp_cell16.data(), H.data());
+        else sum_sparse(m, rows, pg, ph, sp_cell32.data(), H.data());
+        for (auto j : sparse) {  // the most frequent bin: leaf total minus the others
+          HBin* hb = H.data() + offset[j];
+          const Index nb = offset[j + 1] - offset[j];
+          double sg = 0, sh = 0, sc = 0;
+          for (Index c = 0; c < nb; ++c) sg += hb[c].g, sh += hb[c].h, sc += hb[c].c;
+          hb[top[j]] = HBin{lf.g - sg, lf.h - sh, lf.c - sc};
+        }
+        return;
+      }
       const Group& gr = groups[task];
-      const auto gs = static_cast<Index>(gr.cols.size());
-      HBin scratch[kGroup * 256];  // bundles are summed here, then split into their features
+      const auto gs = static_cast<Index>(gr.features.size());
       HBin* hs[kGroup];
       for (Index k = 0; k < gs; ++k) {
-        const Column& cl = columns[gr.cols[k]];
-        if (cl.feature >= 0) {
-          hs[k] = H.data() + offset[cl.feature];
-          std::fill(hs[k], hs[k] + (offset[cl.feature + 1] - offset[cl.feature]), HBin{0, 0, 0});
-        } else {
-          hs[k] = scratch + k * 256;
-          std::fill(hs[k], hs[k] + cl.size, HBin{0, 0, 0});
-        }
+        hs[k] = H.data() + offset[gr.features[k]];
+        std::fill(hs[k], hs[k] + (offset[gr.features[k] + 1] - offset[gr.features[k]]), HBin{0, 0, 0});
       }
       const std::uint8_t* __restrict gc = gr.codes.data();
       for (Index i = 0; i < m; ++i) {
@@ -582,22 +593,26 @@ struct GBDTBuilder {
           b.c += 1;
         }
       }
-      for (Index k = 0; k < gs; ++k) {
-        const Column& cl = columns[gr.cols[k]];
-        if (cl.feature >= 0) continue;
-        for (std::size_t u = 0; u < cl.members.size(); ++u) {
-          const auto j = cl.members[u];
-          const Index nb = offset[j + 1] - offset[j];
-          HBin* hb = H.data() + offset[j];
-          double sg = 0, sh = 0, sc = 0;
-          for (Index c = 0; c < nb; ++c) {
-            hb[c] = c == skip_bin[j] ? HBin{0, 0, 0} : hs[k][cl.base[u] + c];
-            sg += hb[c].g, sh += hb[c].h, sc += hb[c].c;
-          }
-          hb[skip_bin[j]] = HBin{lf.g - sg, lf.h - sh, lf.c - sc};
-        }
-      }
     });
+  }
+
+  template <class Cell>
+  void sum_sparse(Index m, const Index* __restrict rows, const double* __restrict pg, const double* __restrict ph,
+                  const Cell* __restrict cells, HBin* __restrict H) const {
+    for (auto j : sparse) std::fill(H + offset[j], H + offset[j + 1], HBin{0, 0, 0});
+    const Index* __restrict ptr = sp_ptr.data();
+    for (Index i = 0; i < m; ++i) {
+      if (i + 16 < m) __builtin_prefetch(ptr + rows[i + 16]);
+      if (i + 8 < m) __builtin_prefetch(cells + ptr[rows[i + 8]]);
+      const Index r = rows[i];
+      const double gi = pg[i], hi = ph[i];
+      for (Index e = ptr[r], end = ptr[r + 1]; e < end; ++e) {
+        HBin& b = H[cells[e]];
+        b.g += gi;
+        b.h += hi;
+        b.c += 1;
+      }
+    }
   }
 
   double leaf_value(double G, double H, double lo, double hi) const {
@@ -685,8 +700,7 @@ struct GBDTBuilder {
     }
   }
 
-  bool row_left(const Split& s, Index r) const {
-    const int code = codes[static_cast<std::size_t>(s.feature) * n + r];
+  bool split_left(const Split& s, int code) const {
     if (s.categorical) return bit(s.left_set, code);
     if (code == mappers[s.feature].n_bins()) return s.missing_left;
     return code <= s.bin;
@@ -728,12 +742,23 @@ struct GBDTBuilder {
       const Index chunks = m < kParallelWork ? 1 : 16;
       std::vector<Index> nleft(static_cast<std::size_t>(chunks)), cbeg(static_cast<std::size_t>(chunks) + 1);
       for (Index c = 0; c <= chunks; ++c) cbeg[c] = parent.begin + m * c / chunks;
+      // which codes go left, as a table: the loop below is then free of branches (a split
+      // sends rows left and right unpredictably)
+      std::array<std::uint8_t, 256> left_code{};
+      for (int code = 0; code <= mappers[s.feature].n_bins(); ++code)
+        left_code[static_cast<std::size_t>(code)] = split_left(s, code) ? 1 : 0;
+      const std::uint8_t* col = codes.data() + static_cast<std::size_t>(s.feature) * n;
       parallel_for(chunks, chunks == 1 ? 1 : n_threads, [&](Index c, int) {
         Index l = cbeg[c], r = cbeg[c + 1];
         for (Index i = cbeg[c]; i < cbeg[c + 1]; ++i) {
           const Index row = idx[i];
-          if (row_left(s, row)) tmp[l++] = row;
-          else tmp[--r] = row;  // right rows fill the chunk's end, reversed
+          const Index left = left_code[col[row]];
+          // the row is written to both ends and kept where it belongs; right rows fill
+          // the chunk's end, reversed
+          tmp[l] = row;
+          tmp[r - 1] = row;
+          l += left;
+          r -= 1 - left;
         }
         nleft[c] = l - cbeg[c];
       });
