@@ -21,7 +21,8 @@ constexpr double kMinHess = 1e-16;
 // Below this many (rows x features) a histogram is built on the calling thread: starting
 // threads would cost more than the work.
 constexpr Index kParallelWork = 1 << 16;
-constexpr Index kParallelHist = 1 << 20;  // histogram cells of a leaf worth a second thread
+constexpr Index kParallelHist = 1 << 14;  // histogram cells of a leaf worth a second thread
+constexpr Index kTeamWork = 1 << 12;      // rows worth a second thread of a ThreadTeam
 
 bool bit(const GradientBoosting::Bitset& b, int i) { return (b[static_cast<std::size_t>(i) >> 6] >> (i & 63)) & 1U; }
 void set_bit(GradientBoosting::Bitset& b, int i) { b[static_cast<std::size_t>(i) >> 6] |= std::uint64_t{1} << (i & 63); }
@@ -453,6 +454,7 @@ struct GBDTBuilder {
   const std::vector<std::uint8_t>& codes;
   Index n, F;
   int n_threads;
+  ThreadTeam& team;  // kept for the fit: a tree takes dozens of short parallel steps
   std::vector<Index> offset;  // histogram offset of each feature
   Index total_bins = 0;
   std::vector<std::vector<HBin>> pool;
@@ -479,11 +481,14 @@ struct GBDTBuilder {
   std::vector<Index> sp_ptr;        // row i's cells: sp_cell[sp_ptr[i] .. sp_ptr[i + 1])
   std::vector<std::uint16_t> sp_cell16;  // histogram cells when total_bins < 2^16
   std::vector<std::uint32_t> sp_cell32;  // otherwise
+  std::vector<HBin> second;            // second half of a large leaf's rows
+  static constexpr Index kTwoParts = 4096;  // rows of a leaf summed in two halves
   double lambda;
 
-  GBDTBuilder(const GBDTParams& params, const std::vector<BinMapper>& m, const std::vector<std::uint8_t>& c, Index rows)
+  GBDTBuilder(const GBDTParams& params, const std::vector<BinMapper>& m, const std::vector<std::uint8_t>& c, Index rows,
+              ThreadTeam& workers)
       : p(params), mappers(m), codes(c), n(rows), F(static_cast<Index>(m.size())), n_threads(params.n_threads),
-        lambda(params.l2_regularization) {
+        team(workers), lambda(params.l2_regularization) {
     offset.resize(static_cast<std::size_t>(F) + 1);
     for (Index j = 0; j < F; ++j) offset[j + 1] = offset[j] + mappers[j].n_bins() + 1;
     total_bins = offset[F];
@@ -554,63 +559,81 @@ struct GBDTBuilder {
     const Index* __restrict rows = idx.data() + lf.begin;
     double* __restrict pg = og.data();
     double* __restrict ph = oh.data();
-    // a thread is started per call: worth it only for a large leaf
     const int threads = m * F < kParallelHist ? 1 : n_threads;
-    parallel_chunks(m, m < kParallelWork ? 1 : n_threads, [&](Index b, Index e, int) {
+    team.parallel_chunks(m, m < kTeamWork ? 1 : n_threads, [&](Index b, Index e, int) {
       for (Index i = b; i < e; ++i) pg[i] = g[rows[i]], ph[i] = h[rows[i]];
     });
+    // Work units: the row groups and the sparse lists. A large leaf's rows are also split
+    // in two halves, the second summed into a second buffer and added after, so that two
+    // threads share even one unit; the halves depend on the leaf size only, so the sums
+    // (and the model) do not depend on the thread count.
     const auto n_groups = static_cast<Index>(groups.size());
-    parallel_for(n_groups + (sparse.empty() ? 0 : 1), threads, [&](Index task, int) {
-      if (task == n_groups) {
-        if (sp_cell32.empty()) sum_sparse(m, rows, pg, ph, sp_cell16.data(), H.data());
-        else sum_sparse(m, rows, pg, ph, sp_cell32.data(), H.data());
-        for (auto j : sparse) {  // the most frequent bin: leaf total minus the others
-          HBin* hb = H.data() + offset[j];
-          const Index nb = offset[j + 1] - offset[j];
-          double sg = 0, sh = 0, sc = 0;
-          for (Index c = 0; c < nb; ++c) sg += hb[c].g, sh += hb[c].h, sc += hb[c].c;
-          hb[top[j]] = HBin{lf.g - sg, lf.h - sh, lf.c - sc};
-        }
-        return;
-      }
-      const Group& gr = groups[task];
-      const auto gs = static_cast<Index>(gr.features.size());
-      HBin* hs[kGroup];
-      for (Index k = 0; k < gs; ++k) {
-        hs[k] = H.data() + offset[gr.features[k]];
-        std::fill(hs[k], hs[k] + (offset[gr.features[k] + 1] - offset[gr.features[k]]), HBin{0, 0, 0});
-      }
-      const std::uint8_t* __restrict gc = gr.codes.data();
-      for (Index i = 0; i < m; ++i) {
-        // rows of a deep leaf are scattered over a large table: fetch ahead
-        if (i + 16 < m) __builtin_prefetch(gc + rows[i + 16] * gs);
-        const std::uint8_t* rc = gc + rows[i] * gs;
-        const double gi = pg[i], hi = ph[i];
-        for (Index k = 0; k < gs; ++k) {
-          HBin& b = hs[k][rc[k]];
-          b.g += gi;
-          b.h += hi;
-          b.c += 1;
-        }
+    const Index units = n_groups + (sparse.empty() ? 0 : 1);
+    const Index parts = m >= kTwoParts ? 2 : 1;
+    if (parts == 2 && second.empty()) second.resize(static_cast<std::size_t>(total_bins));
+    team.parallel_for(units * parts, threads, [&](Index task, int) {
+      const Index u = task % units, part = task / units;
+      const Index b = m * part / parts, e = m * (part + 1) / parts;
+      HBin* out = part == 0 ? H.data() : second.data();
+      if (u == n_groups) {
+        if (sp_cell32.empty()) sum_sparse(b, e, rows, pg, ph, sp_cell16.data(), out);
+        else sum_sparse(b, e, rows, pg, ph, sp_cell32.data(), out);
+      } else {
+        sum_group(groups[u], b, e, rows, pg, ph, out);
       }
     });
+    if (parts == 2)
+      for (Index k = 0; k < total_bins; ++k) H[k].g += second[k].g, H[k].h += second[k].h, H[k].c += second[k].c;
+    for (auto j : sparse) {  // the most frequent bin: leaf total minus the others
+      HBin* hb = H.data() + offset[j];
+      const Index nb = offset[j + 1] - offset[j];
+      double sg = 0, sh = 0, sc = 0;
+      for (Index c = 0; c < nb; ++c) sg += hb[c].g, sh += hb[c].h, sc += hb[c].c;
+      hb[top[j]] = HBin{lf.g - sg, lf.h - sh, lf.c - sc};
+    }
   }
 
+  /// Sums rows [b, e) of the leaf into the group's features' histograms in out.
+  void sum_group(const Group& gr, Index b, Index e, const Index* __restrict rows, const double* __restrict pg,
+                 const double* __restrict ph, HBin* out) const {
+    const auto gs = static_cast<Index>(gr.features.size());
+    HBin* hs[kGroup];
+    for (Index k = 0; k < gs; ++k) {
+      hs[k] = out + offset[gr.features[k]];
+      std::fill(hs[k], hs[k] + (offset[gr.features[k] + 1] - offset[gr.features[k]]), HBin{0, 0, 0});
+    }
+    const std::uint8_t* __restrict gc = gr.codes.data();
+    for (Index i = b; i < e; ++i) {
+      // rows of a deep leaf are scattered over a large table: fetch ahead
+      if (i + 16 < e) __builtin_prefetch(gc + rows[i + 16] * gs);
+      const std::uint8_t* rc = gc + rows[i] * gs;
+      const double gi = pg[i], hi = ph[i];
+      for (Index k = 0; k < gs; ++k) {
+        HBin& bin = hs[k][rc[k]];
+        bin.g += gi;
+        bin.h += hi;
+        bin.c += 1;
+      }
+    }
+  }
+
+  /// Sums rows [b, e) of the leaf into the sparse features' histograms in out, leaving
+  /// out each feature's most frequent bin.
   template <class Cell>
-  void sum_sparse(Index m, const Index* __restrict rows, const double* __restrict pg, const double* __restrict ph,
-                  const Cell* __restrict cells, HBin* __restrict H) const {
-    for (auto j : sparse) std::fill(H + offset[j], H + offset[j + 1], HBin{0, 0, 0});
+  void sum_sparse(Index b, Index e, const Index* __restrict rows, const double* __restrict pg,
+                  const double* __restrict ph, const Cell* __restrict cells, HBin* __restrict out) const {
+    for (auto j : sparse) std::fill(out + offset[j], out + offset[j + 1], HBin{0, 0, 0});
     const Index* __restrict ptr = sp_ptr.data();
-    for (Index i = 0; i < m; ++i) {
-      if (i + 16 < m) __builtin_prefetch(ptr + rows[i + 16]);
-      if (i + 8 < m) __builtin_prefetch(cells + ptr[rows[i + 8]]);
+    for (Index i = b; i < e; ++i) {
+      if (i + 16 < e) __builtin_prefetch(ptr + rows[i + 16]);
+      if (i + 8 < e) __builtin_prefetch(cells + ptr[rows[i + 8]]);
       const Index r = rows[i];
       const double gi = pg[i], hi = ph[i];
-      for (Index e = ptr[r], end = ptr[r + 1]; e < end; ++e) {
-        HBin& b = H[cells[e]];
-        b.g += gi;
-        b.h += hi;
-        b.c += 1;
+      for (Index k = ptr[r], end = ptr[r + 1]; k < end; ++k) {
+        HBin& bin = out[cells[k]];
+        bin.g += gi;
+        bin.h += hi;
+        bin.c += 1;
       }
     }
   }
@@ -739,7 +762,7 @@ struct GBDTBuilder {
       // (in fixed chunks: each chunk splits its rows into tmp, then the chunks' left and
       // right parts are laid out in chunk order, so the order does not depend on threads)
       const Index m = parent.end - parent.begin;
-      const Index chunks = m < kParallelWork ? 1 : 16;
+      const Index chunks = m < kTeamWork ? 1 : 16;
       std::vector<Index> nleft(static_cast<std::size_t>(chunks)), cbeg(static_cast<std::size_t>(chunks) + 1);
       for (Index c = 0; c <= chunks; ++c) cbeg[c] = parent.begin + m * c / chunks;
       // which codes go left, as a table: the loop below is then free of branches (a split
@@ -748,7 +771,7 @@ struct GBDTBuilder {
       for (int code = 0; code <= mappers[s.feature].n_bins(); ++code)
         left_code[static_cast<std::size_t>(code)] = split_left(s, code) ? 1 : 0;
       const std::uint8_t* col = codes.data() + static_cast<std::size_t>(s.feature) * n;
-      parallel_for(chunks, chunks == 1 ? 1 : n_threads, [&](Index c, int) {
+      team.parallel_for(chunks, chunks == 1 ? 1 : n_threads, [&](Index c, int) {
         Index l = cbeg[c], r = cbeg[c + 1];
         for (Index i = cbeg[c]; i < cbeg[c + 1]; ++i) {
           const Index row = idx[i];
@@ -767,7 +790,7 @@ struct GBDTBuilder {
       for (Index c = 0; c < chunks; ++c) lpos[c] = nl, nl += nleft[c];
       Index nr = 0;
       for (Index c = 0; c < chunks; ++c) rpos[c] = nl + nr, nr += (cbeg[c + 1] - cbeg[c]) - nleft[c];
-      parallel_for(chunks, chunks == 1 ? 1 : n_threads, [&](Index c, int) {
+      team.parallel_for(chunks, chunks == 1 ? 1 : n_threads, [&](Index c, int) {
         Index* out = idx.data() + parent.begin;
         std::copy(tmp.begin() + cbeg[c], tmp.begin() + cbeg[c] + nleft[c], out + lpos[c]);
         // right rows were written backwards from the chunk's end: restore their order
@@ -920,28 +943,30 @@ void GradientBoosting::fit(const MatrixView<double>& X, std::span<const double> 
   RowMatrix<double> raw(n, K), vraw(nv, K);
   for (int k = 0; k < K; ++k) raw.col(k).setConstant(baseline_[k]), vraw.col(k).setConstant(baseline_[k]);
   std::vector<double> g(static_cast<std::size_t>(n * K)), h(static_cast<std::size_t>(n * K));
-  GBDTBuilder builder(params_, mappers_, codes, n);
+  ThreadTeam team(params_.n_threads);
+  GBDTBuilder builder(params_, mappers_, codes, n, team);
   imp_gain_.assign(static_cast<std::size_t>(F), 0.0);
   imp_split_.assign(static_cast<std::size_t>(F), 0.0);
   if (nv > 0) {
     train_score_.push_back(-loss.mean_loss(n, raw.data(), y.data(), w.data()));
     val_score_.push_back(-loss.mean_loss(nv, vraw.data(), y_val.data(), wv.data()));
   }
-  std::vector<std::pair<double, double>> med;
   n_iter_ = 0;
   for (int it = 0; it < params_.max_iter; ++it) {
     Interrupt::check(where);
-    parallel_chunks(n, params_.n_threads, [&](Index b, Index e, int) {
+    team.parallel_chunks(n, n < kTeamWork ? 1 : params_.n_threads, [&](Index b, Index e, int) {
       loss.gradients(b, e, n, raw.data(), y.data(), w.data(), g.data(), h.data());
     });
     for (int k = 0; k < K; ++k) {
       const auto root = static_cast<std::int32_t>(nodes_.size());
       auto leaves = builder.grow(g.data() + k * n, h.data() + k * n, *this, imp_gain_, imp_split_);
       roots_.push_back(root);
-      for (const auto& lf : leaves) {
+      // leaves hold disjoint rows: one task per leaf
+      team.parallel_for(static_cast<Index>(leaves.size()), n < kTeamWork ? 1 : params_.n_threads, [&](Index l, int) {
+        const auto& lf = leaves[static_cast<std::size_t>(l)];
         double v = value_[lf.node] * params_.learning_rate;
         if (params_.loss == GBLoss::AbsoluteError) {  // leaf value: median residual (scikit-learn)
-          med.clear();
+          std::vector<std::pair<double, double>> med;
           for (Index i = lf.begin; i < lf.end; ++i) {
             const Index r = builder.idx[i];
             med.emplace_back(y[r] - raw(r, 0), w[r]);
@@ -950,12 +975,12 @@ void GradientBoosting::fit(const MatrixView<double>& X, std::span<const double> 
         }
         value_[lf.node] = v;
         for (Index i = lf.begin; i < lf.end; ++i) raw(builder.idx[i], k) += v;
-      }
+      });
       // internal nodes keep their (shrunk) unsplit values for reference
       for (std::size_t j = static_cast<std::size_t>(root); j < nodes_.size(); ++j)
         if (nodes_[j].feature >= 0) value_[j] *= params_.learning_rate;
       if (nv > 0) {
-        parallel_chunks(nv, params_.n_threads, [&](Index b, Index e, int) {
+        team.parallel_chunks(nv, nv < kTeamWork ? 1 : params_.n_threads, [&](Index b, Index e, int) {
           for (Index i = b; i < e; ++i) {
             std::int32_t nd = root;
             while (nodes_[nd].feature >= 0) {

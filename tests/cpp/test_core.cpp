@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <random>
 #include <set>
@@ -89,6 +91,53 @@ TEST(Threads, WorkAfterFork) {
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(Threads, TeamRunsManyStepsWithTheFreeFunctionsSemantics) {
+  for (int threads : {1, 2, 3}) {
+    ThreadTeam team(threads);
+    EXPECT_EQ(team.size(), threads);
+    for (int step = 0; step < 2000; ++step) {  // short steps back to back: workers spinning
+      const Index n = 1 + step % 37;
+      std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+      team.parallel_for(n, threads, [&](Index i, int t) {
+        ASSERT_LT(t, threads);
+        hits[static_cast<std::size_t>(i)]++;
+      });
+      for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+      std::vector<int> owner(static_cast<std::size_t>(n), -1);
+      team.parallel_chunks(n, threads, [&](Index b, Index e, int t) {
+        for (Index i = b; i < e; ++i) owner[static_cast<std::size_t>(i)] = t;
+      });
+      // the same chunks as the free function
+      std::vector<int> want(static_cast<std::size_t>(n), -1);
+      parallel_chunks(n, threads, [&](Index b, Index e, int t) {
+        for (Index i = b; i < e; ++i) want[static_cast<std::size_t>(i)] = t;
+      });
+      ASSERT_EQ(owner, want);
+    }
+    // after a pause the workers sleep; a step wakes them, and fewer threads than the team
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::atomic<int> sum{0};
+    team.parallel_for(100, 2, [&](Index i, int t) {
+      EXPECT_LT(t, 2);
+      sum += static_cast<int>(i);
+    });
+    EXPECT_EQ(sum.load(), 99 * 100 / 2);
+    EXPECT_THROW(team.parallel_for(100, threads, [](Index i, int) {
+                   if (i == 57) fail<ConvergenceError>("worker", "boom at ", i);
+                 }),
+                 ConvergenceError);
+    EXPECT_THROW(team.parallel_chunks(100, threads, [&](Index, Index, int t) {
+                   if (t == threads - 1) throw InvalidArgument("chunk");
+                 }),
+                 InvalidArgument);
+    // the team still works after an exception; destroyed while its workers sleep
+    sum = 0;
+    team.parallel_for(10, threads, [&](Index i, int) { sum += static_cast<int>(i); });
+    EXPECT_EQ(sum.load(), 45);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
 }
 
 TEST(Random, SameSeedSameStreamAndDistinctStreams) {
