@@ -206,7 +206,13 @@ inline Index intersect(const Item* a, Index na, const Item* b, Index nb, Item* o
   return c;
 }
 
-inline Index and_bits(const std::uint64_t* a, const std::uint64_t* b, Index w, std::uint64_t* out) {
+// The library is built for baseline x86-64, where std::popcount is a libgcc call (most of
+// the time of a dense mining run went there); a clone for CPUs with POPCNT (all x86-64
+// since 2008) is picked when the library loads.
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+Index and_bits(const std::uint64_t* a, const std::uint64_t* b, Index w, std::uint64_t* out) {
   Index c = 0;
   for (Index q = 0; q < w; ++q) {
     out[q] = a[q] & b[q];
@@ -256,6 +262,14 @@ bool prefer_dense(const Recoded& r) {
 
 // ---- Eclat -----------------------------------------------------------------------------
 
+/// Transactions of a tid-list are scattered over the database: while transaction tids[s]
+/// is scanned, fetch the end of tids[s + 4] (its last items are read first) and the
+/// offsets of tids[s + 8].
+inline void prefetch_transaction(const Transactions& tx, const std::int32_t* tids, Index s, Index len) {
+  if (s + 8 < len) __builtin_prefetch(tx.offsets.data() + tids[s + 8]);
+  if (s + 4 < len) __builtin_prefetch(tx.items.data() + tx.offsets[tids[s + 4] + 1] - 1);
+}
+
 template <bool Dense>
 struct EclatWorker {
   using T = typename Vertical<Dense>::T;
@@ -274,6 +288,19 @@ struct EclatWorker {
   std::vector<Level> levels;
   std::vector<Item> prefix, perfect;
   Sink* sink = nullptr;
+  // Sparse data: a member's children can also be counted by "occurrence deliver" (Uno et
+  // al.'s LCM; Borgelt's Eclat variant 'o'): one scan of the transactions that hold the
+  // member counts every later member at once, where intersections cost a pass per later
+  // member. Chosen per member by the smaller number of item visits. Below the first level
+  // the scans read the first item's projected database: its transactions (numbered by
+  // position in its tid-list, which the deeper tid-lists then hold), each cut to the
+  // items of the class, in descending rank, stored one after another.
+  std::vector<Index> proj_off;
+  std::vector<Item> proj_items;
+  std::vector<std::vector<std::int32_t>> member_of;  // per depth: item -> member index or -1
+  int n_items = 0;
+  std::vector<Index> cnt;                            // per member index
+  std::vector<std::size_t> fill;                     // per member index
 
   Level& level(std::size_t d) {
     if (levels.size() <= d) levels.resize(d + 1);
@@ -290,6 +317,14 @@ struct EclatWorker {
     const Member mi = cur2.members[idx];
     const T* a = cur2.arena.data() + mi.off;
     std::size_t n_perfect = 0;
+    if constexpr (!Dense) {
+      // item visits: intersections read both lists per later member (at most), the
+      // scan reads the member's transactions once
+      Index by_lists = 0, by_scan = 0;
+      for (std::size_t j = idx + 1; j < cur2.members.size(); ++j) by_lists += mi.len + cur2.members[j].len;
+      for (Index s = 0; s < mi.len && by_scan < by_lists; ++s) by_scan += proj_off[a[s] + 1] - proj_off[a[s]];
+      if (by_scan < by_lists) return deliver(d, idx);
+    }
     for (std::size_t j = idx + 1; j < cur2.members.size(); ++j) {
       const Member& mj = cur2.members[j];
       const T* b = cur2.arena.data() + mj.off;
@@ -315,8 +350,69 @@ struct EclatWorker {
     return n_perfect;
   }
 
+  /// expand() by occurrence deliver (sparse data): counts, then tid-lists, of the later
+  /// members in one scan each of the member's transactions; the same children, in the same
+  /// order, as the intersections.
+  std::size_t deliver(std::size_t d, std::size_t idx) {
+    Level& nxt = levels[d + 1];
+    const Level& cur = levels[d];
+    const Member mi = cur.members[idx];
+    const T* a = cur.arena.data() + mi.off;
+    const auto& mo = member_of[d];
+    const std::size_t nm = cur.members.size();
+    if (cnt.size() < nm) cnt.resize(nm), fill.resize(nm);
+    std::fill(cnt.begin() + static_cast<std::ptrdiff_t>(idx) + 1, cnt.begin() + static_cast<std::ptrdiff_t>(nm), 0);
+    const auto self = static_cast<std::int32_t>(idx);
+    // projected transactions hold descending ranks and later members have higher ranks:
+    // each scan stops at the member's own item
+    const Item* items = proj_items.data();
+    const Index* toff = proj_off.data();
+    for (Index s = 0; s < mi.len; ++s) {
+      const Item* end = items + toff[a[s] + 1];
+      for (const Item* q = items + toff[a[s]]; q != end && *q > mi.item; ++q)
+        if (mo[*q] > self) ++cnt[mo[*q]];
+    }
+    std::size_t n_perfect = 0, total_len = 0;
+    for (std::size_t m = idx + 1; m < nm; ++m) {
+      const Index c = cnt[m];
+      fill[m] = static_cast<std::size_t>(-1);
+      if (c < minc) continue;
+      if (c == mi.count) {
+        perfect.push_back(cur.members[m].item);
+        ++n_perfect;
+        continue;
+      }
+      fill[m] = total_len;
+      nxt.members.push_back({cur.members[m].item, total_len, c, c});
+      total_len += static_cast<std::size_t>(c);
+    }
+    if (nxt.members.empty()) return n_perfect;
+    nxt.arena.reserve_extra(total_len);
+    T* out = nxt.arena.data();
+    for (Index s = 0; s < mi.len; ++s) {
+      const Item* end = items + toff[a[s] + 1];
+      for (const Item* q = items + toff[a[s]]; q != end && *q > mi.item; ++q)
+        if (const auto m = mo[*q]; m > self && fill[m] != static_cast<std::size_t>(-1)) out[fill[m]++] = a[s];
+    }
+    nxt.arena.n = total_len;
+    return n_perfect;
+  }
+
   /// Mines the class at depth d (members already in levels[d]).
   void mine(std::size_t d) {
+    if constexpr (!Dense) {
+      if (member_of.size() <= d) member_of.resize(d + 1);
+      auto& mo = member_of[d];
+      if (mo.size() < static_cast<std::size_t>(n_items)) mo.assign(static_cast<std::size_t>(n_items), -1);
+      for (std::size_t m = 0; m < levels[d].members.size(); ++m)
+        mo[levels[d].members[m].item] = static_cast<std::int32_t>(m);
+    }
+    mine_members(d);
+    if constexpr (!Dense)
+      for (const auto& m : levels[d].members) member_of[d][m.item] = -1;
+  }
+
+  void mine_members(std::size_t d) {
     for (std::size_t idx = 0; idx < levels[d].members.size(); ++idx) {
       const Member mi = levels[d].members[idx];
       prefix.push_back(mi.item);
@@ -349,6 +445,7 @@ std::vector<Itemsets> eclat(const Recoded& r, const MiningParams& p, const std::
     w.minc = p.min_count;
     w.max_len = p.max_len;
     w.words = v.words;
+    w.n_items = r.k;
   }
   std::vector<Item> top_pos(static_cast<std::size_t>(r.k), -1);
   for (std::size_t q = 0; q < top.size(); ++q) top_pos[top[q]] = static_cast<Item>(q);
@@ -373,9 +470,14 @@ std::vector<Itemsets> eclat(const Recoded& r, const MiningParams& p, const std::
       auto& cnt = scratch[t];
       cnt.assign(static_cast<std::size_t>(r.k), 0);
       const Item* ti = v.at(i);
-      for (Index s = 0; s < v.len(i); ++s)
-        for (Item j : r.tx[ti[s]])
-          if (j > i) ++cnt[j];
+      // transactions are sorted by rank: walk back from the end down to i
+      const Item* items = r.tx.items.data();
+      const Index* toff = r.tx.offsets.data();
+      for (Index s = 0; s < v.len(i); ++s) {
+        prefetch_transaction(r.tx, ti, s, v.len(i));
+        const Item* first = items + toff[ti[s]];
+        for (const Item* e = items + toff[ti[s] + 1]; e-- != first && *e > i;) ++cnt[*e];
+      }
       std::size_t total_len = 0;
       for (int j = i + 1; j < r.k; ++j) {
         if (cnt[j] < p.min_count || top_pos[j] < 0) continue;
@@ -392,9 +494,20 @@ std::vector<Itemsets> eclat(const Recoded& r, const MiningParams& p, const std::
       auto& member_of = member_scratch[t];
       member_of.assign(static_cast<std::size_t>(r.k), -1);
       for (std::size_t m = 0; m < lvl.members.size(); ++m) member_of[lvl.members[m].item] = static_cast<std::int32_t>(m);
-      for (Index s = 0; s < v.len(i); ++s)
-        for (Item j : r.tx[ti[s]])
-          if (j > i && member_of[j] >= 0) lvl.arena.data()[fill[member_of[j]]++] = ti[s];
+      // tid-lists by position in i's list; the projected database alongside
+      w.proj_off.resize(static_cast<std::size_t>(v.len(i)) + 1);
+      w.proj_items.clear();
+      w.proj_off[0] = 0;
+      for (Index s = 0; s < v.len(i); ++s) {
+        prefetch_transaction(r.tx, ti, s, v.len(i));
+        const Item* first = items + toff[ti[s]];
+        for (const Item* e = items + toff[ti[s] + 1]; e-- != first && *e > i;)
+          if (member_of[*e] >= 0) {
+            lvl.arena.data()[fill[member_of[*e]]++] = static_cast<Item>(s);
+            w.proj_items.push_back(*e);
+          }
+        w.proj_off[static_cast<std::size_t>(s) + 1] = static_cast<Index>(w.proj_items.size());
+      }
       lvl.arena.n = total_len;
     } else {
       for (std::size_t qq = q + 1; qq < top.size(); ++qq) {

@@ -209,6 +209,59 @@ TEST(AssociationItemsets, SkewedSupportsMatchBruteForce) {
   }
 }
 
+namespace {
+/// Every frequent itemset by depth-first extension: each candidate counted by a binary
+/// search in every transaction of its parent (slow and plain; for item universes too large
+/// for brute_force).
+void naive_extend(const Transactions& t, Index minc, std::vector<std::int32_t>& base, const std::vector<Index>& tids,
+                  SetMap& out) {
+  const std::int32_t from = base.empty() ? 0 : base.back() + 1;
+  for (std::int32_t i = from; i < t.n_items; ++i) {
+    std::vector<Index> sub;
+    for (Index r : tids)
+      if (std::binary_search(t[r].begin(), t[r].end(), i)) sub.push_back(r);
+    if (static_cast<Index>(sub.size()) < minc) continue;
+    base.push_back(i);
+    out[base] = static_cast<Index>(sub.size());
+    naive_extend(t, minc, base, sub, out);
+    base.pop_back();
+  }
+}
+}  // namespace
+
+TEST(AssociationItemsets, SparseManyItemsMatchNaiveMiner) {
+  // 160 items, short transactions (under 1/32 of the items: tid-lists, not bit-sets),
+  // skewed item frequencies: Eclat's classes are large and its scans of the projected
+  // transactions (occurrence deliver) beat the intersections for many members, so both
+  // ways of counting children run. Items 158 and 159 always come with item 157 (perfect
+  // extensions).
+  std::mt19937_64 rng(2024);
+  const int k = 160, n = 3000;
+  std::vector<std::vector<std::int64_t>> rows(n);
+  for (auto& r : rows) {
+    const int len = 1 + static_cast<int>(rng() % 7);
+    for (int q = 0; q < len; ++q) {
+      const double u = (rng() % 100000) / 100000.0;
+      r.push_back(static_cast<std::int64_t>(u * u * 157));  // low items are frequent
+    }
+    if (rng() % 12 == 0) r.insert(r.end(), {157, 158, 159});
+    std::sort(r.begin(), r.end());
+    r.erase(std::unique(r.begin(), r.end()), r.end());
+  }
+  auto t = make(rows, k);
+  std::vector<Index> all(static_cast<std::size_t>(n));
+  for (Index r = 0; r < n; ++r) all[static_cast<std::size_t>(r)] = r;
+  for (Index minc : {2, 4, 15}) {
+    SetMap want;
+    std::vector<std::int32_t> base;
+    naive_extend(t, minc, base, all, want);
+    ASSERT_GT(want.size(), 200U);
+    for (auto a : kAlgs)
+      for (int threads : {1, 2}) EXPECT_EQ(as_map(mine(t, minc, a, Kind::All, 0, threads)), want) << "min count " << minc;
+    EXPECT_EQ(as_map(mine(t, minc, Algorithm::Eclat, Kind::Closed)), closed_or_maximal(want, false));
+  }
+}
+
 TEST(AssociationItemsets, ThreadCountDoesNotChangeOutput) {
   std::mt19937_64 rng(7);
   std::vector<std::vector<std::int64_t>> rows(300);
