@@ -6,7 +6,11 @@
 //    lexicographically sorted (recoded) transactions, so insertion needs no child search.
 //  - Eclat: M. J. Zaki (2000), "Scalable algorithms for association mining", IEEE TKDE.
 //    Vertical tid-lists for sparse data, bit-sets when the frequent items are dense
-//    (average density above 1/32, where a bit-set is the smaller representation).
+//    (average density above 1/32, where a bit-set is the smaller representation). On
+//    sparse data a prefix's extensions are counted by intersections or, when that reads
+//    fewer items, by "occurrence deliver": one scan of the prefix's transactions, cut to
+//    the candidate items of its first item (T. Uno, M. Kiyomi, H. Arimura (2004), "LCM
+//    ver. 2", FIMI'04; Borgelt's Eclat variant 'o').
 //  - Apriori: R. Agrawal, R. Srikant (1994), "Fast algorithms for mining association
 //    rules", VLDB. Level-wise candidate generation with the subset (downward-closure)
 //    check; candidates are counted by intersecting the vertical lists of their two
