@@ -18,11 +18,11 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMinHess = 1e-16;
-// Below this many (rows x features) a histogram is built on the calling thread: starting
-// threads would cost more than the work.
-constexpr Index kParallelWork = 1 << 16;
-constexpr Index kParallelHist = 1 << 14;  // histogram cells of a leaf worth a second thread
-constexpr Index kTeamWork = 1 << 12;      // rows worth a second thread of a ThreadTeam
+// Below these sizes a step runs on the calling thread: handing it out would cost more than
+// the work. Threads started per call (binning) need far more work than the fit's team.
+constexpr Index kParallelWork = 1 << 16;  // rows, for threads started per call
+constexpr Index kParallelHist = 1 << 14;  // rows x features of a leaf's histogram, team
+constexpr Index kTeamWork = 1 << 12;      // rows, other team steps
 
 bool bit(const GradientBoosting::Bitset& b, int i) { return (b[static_cast<std::size_t>(i) >> 6] >> (i & 63)) & 1U; }
 void set_bit(GradientBoosting::Bitset& b, int i) { b[static_cast<std::size_t>(i) >> 6] |= std::uint64_t{1} << (i & 63); }
