@@ -483,3 +483,37 @@ TEST(GradientBoosting, SparseHistogramsDoNotDependOnThreads) {
   fit(b, X, y);
   EXPECT_EQ(to_json(a.to_document()), to_json(b.to_document()));
 }
+
+TEST(GradientBoosting, WideDataUsesWideSparseCellsWithTheSameTrees) {
+  // 290 continuous features of 255 bins each put the histogram past 2^16 cells, so the
+  // sparse features' row lists hold 32-bit cells; the trees must equal those grown on the
+  // sparse features alone (16-bit cells), which carry all of the (strong) signal.
+  Rng rng(31);
+  const Index n = 600, wide = 290, ns = 3;
+  RowMatrix<double> X(n, wide + ns), Xs(n, ns);
+  std::vector<double> y(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < wide; ++j) X(i, j) = rng.normal();
+    Xs(i, 0) = rng.uniform() < 0.3 ? 1.0 : 0.0;
+    Xs(i, 1) = rng.uniform() < 0.25 ? kNaN : (rng.uniform() < 0.2 ? 2.0 : 0.0);
+    Xs(i, 2) = rng.uniform() < 0.4 ? 1.0 : 0.0;
+    for (Index j = 0; j < ns; ++j) X(i, wide + j) = Xs(i, j);
+    y[static_cast<std::size_t>(i)] = 10 * Xs(i, 0) + (std::isnan(Xs(i, 1)) ? 6.0 : 3 * Xs(i, 1)) + 1.5 * Xs(i, 2) +
+                                     0.01 * rng.normal();
+  }
+  auto p = small(GBLoss::SquaredError);
+  p.max_iter = 2;
+  p.max_leaf_nodes = 6;
+  p.min_samples_leaf = 5;
+  GradientBoosting a(p), b(p);
+  fit(a, X, y);
+  fit(b, Xs, y);
+  const auto ra = a.raw_predict(X), rb = b.raw_predict(Xs);
+  for (Index i = 0; i < n; ++i) ASSERT_NEAR(ra(i, 0), rb(i, 0), 1e-9) << "row " << i;
+  for (Index t = 0; t < a.n_trees(); ++t) {
+    const auto ta = a.tree(t), tb = b.tree(t);
+    ASSERT_EQ(ta.feature.size(), tb.feature.size());
+    for (std::size_t u = 0; u < ta.feature.size(); ++u)
+      EXPECT_EQ(ta.feature[u] < 0 ? -1 : ta.feature[u] - wide, tb.feature[u]);
+  }
+}
