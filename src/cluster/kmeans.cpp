@@ -536,11 +536,13 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     center_centers();
     const Index lines = std::min<Index>((p * 8 + 63) / 64, 4);
     constexpr Index kAhead = 16;
+    constexpr std::ptrdiff_t kStreamAhead = 4096;
     parallel_for(B, D.threads, [&](Index b, int t) {
       Scratch& Sc = scratch[static_cast<std::size_t>(t)];
       double* a = acc.data() + b * stride;
       bool any = false;
       const Index lo = n * b / B, hi = n * (b + 1) / B;
+      const char* pf = nullptr;  // streaming prefetch position
       for (Index s0 = lo; s0 < hi; s0 += kRun) {
         const Index s1 = std::min(hi, s0 + kRun);
         Index m = 0;
@@ -555,16 +557,31 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
           Sc.ids[m] = i;
           m += u >= z ? 1 : 0;  // >=: a tie with a lower-numbered center must be looked at
         }
-        // Exact distance to the own center for the rows the bounds do not settle, read a
-        // few rows ahead (they are scattered); rows still in doubt go to the product.
+        // Exact distance to the own center for the rows the bounds do not settle; rows
+        // still in doubt go to the product. The rows are scattered: when a fifth or more of
+        // the run is unsettled, the run's memory is fetched as one stream a few pages ahead
+        // (reading the rows between costs less than waiting for each row: 20 against 33 ns
+        // per row at a third, on a 2-core EPYC VM), otherwise each row a few rows ahead.
+        const bool stream = m * 5 >= s1 - s0;
+        const char* run_end = reinterpret_cast<const char*>(D.X.row(s1 - 1).data() + p);
         auto prefetch = [&](Index q) {
           const char* row = reinterpret_cast<const char*>(D.X.row(Sc.ids[q]).data());
           for (Index c = 0; c < lines; ++c) __builtin_prefetch(row + 64 * c);
         };
-        for (Index q = 0; q < std::min(m, kAhead); ++q) prefetch(q);
+        if (stream) {
+          const char* start = reinterpret_cast<const char*>(D.X.row(s0).data());
+          pf = pf == nullptr ? start : std::max(pf, start);
+        } else {
+          for (Index q = 0; q < std::min(m, kAhead); ++q) prefetch(q);
+        }
         Index full = 0;
         for (Index q = 0; q < m; ++q) {
-          if (q + kAhead < m) prefetch(q + kAhead);
+          if (stream) {
+            const char* want = std::min(run_end, reinterpret_cast<const char*>(D.X.row(Sc.ids[q]).data()) + kStreamAhead);
+            for (; pf < want; pf += 64) __builtin_prefetch(pf);
+          } else if (q + kAhead < m) {
+            prefetch(q + kAhead);
+          }
           const Index i = Sc.ids[q];
           const double u = std::sqrt(sq_dist(D.X.row(i).data(), C.row(labels[i]).data()));
           upper[i] = u;
