@@ -585,7 +585,8 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
           const Index i = Sc.ids[q];
           const double u = std::sqrt(sq_dist(D.X.row(i).data(), C.row(labels[i]).data()));
           upper[i] = u;
-          if (u >= Sc.z[q]) Sc.ids[full++] = i;
+          Sc.ids[full] = i;  // kept when in doubt; full <= q, so no unread entry is overwritten
+          full += u >= Sc.z[q] ? 1 : 0;
         }
         if (full > 0 && nearest_rows(Sc, full, a, true)) any = true;
       }
