@@ -82,59 +82,11 @@ class ExceptionCollector {
   std::atomic<bool> failed_{false};
 };
 
-/// Calls body(begin, end, thread_id) on contiguous chunks of [0, n). Chunks are fixed by
-/// (n, threads) only, so a body that writes per-index results is deterministic.
-template <class Body>
-void parallel_chunks(Index n, int n_threads, Body&& body) {
-  if (n <= 0) return;
-  const int threads = static_cast<int>(std::min<Index>(resolve_threads(n_threads), n));
-  if (threads == 1) {
-    body(Index{0}, n, 0);
-    return;
-  }
-  ExceptionCollector errors;
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  auto chunk = [&](int t) {
-    const Index b = n * t / threads, e = n * (t + 1) / threads;
-    errors.run([&] { body(b, e, t); });
-  };
-  for (int t = 1; t < threads; ++t) pool.emplace_back(chunk, t);
-  chunk(0);
-  for (auto& th : pool) th.join();
-  errors.rethrow();
-}
-
-/// Calls body(i, thread_id) for i in [0, n), handing out indices dynamically (for
-/// uneven work such as trees). Results must be written per index to stay deterministic.
-template <class Body>
-void parallel_for(Index n, int n_threads, Body&& body) {
-  if (n <= 0) return;
-  const int threads = static_cast<int>(std::min<Index>(resolve_threads(n_threads), n));
-  if (threads == 1) {
-    for (Index i = 0; i < n; ++i) body(i, 0);
-    return;
-  }
-  ExceptionCollector errors;
-  std::atomic<Index> next{0};
-  auto worker = [&](int t) {
-    errors.run([&] {
-      for (Index i; !errors.failed() && (i = next.fetch_add(1)) < n;) body(i, t);
-    });
-  };
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker, t);
-  worker(0);
-  for (auto& th : pool) th.join();
-  errors.rethrow();
-}
-
 /// A team of threads that lives for one call (one fit), for algorithms made of many short
 /// parallel steps, where a thread started per step would cost more than the step (the
 /// histograms of a boosted tree's small leaves take a few microseconds). Between steps the
 /// workers spin for a few tens of microseconds, then sleep; no thread outlives the team,
-/// so the fork-safety above holds. Steps have the semantics of the free functions.
+/// so the fork-safety above holds. The free functions below are one-step teams.
 class ThreadTeam {
  public:
   explicit ThreadTeam(int n_threads) : size_(resolve_threads(n_threads)) {
@@ -151,8 +103,9 @@ class ThreadTeam {
   ~ThreadTeam() { stop(); }
   [[nodiscard]] int size() const { return size_; }
 
-  /// body(i, thread_id) for i in [0, n), indices handed out dynamically, on at most
-  /// `threads` members (the caller is member 0).
+  /// body(i, thread_id) for i in [0, n), indices handed out dynamically (for uneven work
+  /// such as trees), on at most `threads` members (the caller is member 0). Results must be
+  /// written per index to stay deterministic.
   template <class Body>
   void parallel_for(Index n, int threads, Body&& body) {
     if (n <= 0) return;
@@ -173,7 +126,8 @@ class ThreadTeam {
     errors.rethrow();
   }
 
-  /// body(begin, end, thread_id) on contiguous chunks of [0, n) fixed by (n, threads).
+  /// body(begin, end, thread_id) on contiguous chunks of [0, n). Chunks are fixed by
+  /// (n, threads) only, so a body that writes per-index results is deterministic.
   template <class Body>
   void parallel_chunks(Index n, int threads, Body&& body) {
     if (n <= 0) return;
@@ -209,7 +163,10 @@ class ThreadTeam {
     generation_.fetch_add(1, std::memory_order_seq_cst);
     if (sleeping_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
     job(0);
-    while (pending_.load(std::memory_order_acquire) > 0) relax();
+    // the others' shares usually end within microseconds; a long one (a forest's last
+    // tree) is waited for asleep, not spinning on a core another thread may need
+    for (int spin = 0; spin < kSpin && pending_.load(std::memory_order_acquire) > 0; ++spin) relax();
+    for (int left; (left = pending_.load(std::memory_order_acquire)) > 0;) pending_.wait(left, std::memory_order_acquire);
   }
 
   void stop() {
@@ -232,7 +189,7 @@ class ThreadTeam {
       seen = generation_.load(std::memory_order_acquire);
       if (stop_) return;
       call_(job_, t);
-      pending_.fetch_sub(1, std::memory_order_release);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_all();
     }
   }
 
@@ -246,5 +203,21 @@ class ThreadTeam {
   void (*call_)(void*, int) = nullptr;
   bool stop_ = false;
 };
+
+/// ThreadTeam::parallel_chunks on threads started for this call (see ThreadTeam).
+template <class Body>
+void parallel_chunks(Index n, int n_threads, Body&& body) {
+  if (n <= 0) return;
+  const int threads = static_cast<int>(std::min<Index>(resolve_threads(n_threads), n));
+  ThreadTeam(threads).parallel_chunks(n, threads, std::forward<Body>(body));
+}
+
+/// ThreadTeam::parallel_for on threads started for this call (see ThreadTeam).
+template <class Body>
+void parallel_for(Index n, int n_threads, Body&& body) {
+  if (n <= 0) return;
+  const int threads = static_cast<int>(std::min<Index>(resolve_threads(n_threads), n));
+  ThreadTeam(threads).parallel_for(n, threads, std::forward<Body>(body));
+}
 
 }  // namespace custmine
