@@ -109,12 +109,17 @@ CUSTMINE_BIND_FAMILY(anomaly) {
 
   using LOF = LocalOutlierFactor<double>;
   bind_detector<LOF>(m, "LocalOutlierFactor")
-      .def(py::init([](int n_neighbors, bool novelty, const py::object& contamination, int n_threads) {
+      .def(py::init([](int n_neighbors, bool novelty, const py::object& contamination, int n_threads,
+                       const std::string& algorithm) {
              LOF::Params p{n_neighbors, novelty, parse_contamination(contamination, "LocalOutlierFactor"), n_threads};
+             p.algorithm = parse_algorithm(algorithm, "LocalOutlierFactor");
              p.validate();
              return LOF(p);
            }),
-           py::arg("n_neighbors"), py::arg("novelty"), py::arg("contamination"), py::arg("n_threads"))
+           py::arg("n_neighbors"), py::arg("novelty"), py::arg("contamination"), py::arg("n_threads"),
+           py::arg("algorithm") = "auto")
+      .def_property_readonly("algorithm_used", [](const LOF& s) { return algorithm_name(s.search_method()); })
+      .def_property_readonly("projection_axes", [](const LOF& s) { return s.projection_axes(); })
       .def_property_readonly("negative_outlier_factor", [](const LOF& s) { return s.negative_outlier_factor(); })
       .def_property_readonly("lrd", [](const LOF& s) { return s.lrd(); })
       .def("explain_training", [](const LOF& s) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "custmine/anomaly/isolation_forest.hpp"
+#include "custmine/anomaly/knn_bounds.hpp"
 #include "custmine/anomaly/lof.hpp"
 #include "custmine/anomaly/mcd.hpp"
 #include "custmine/anomaly/univariate.hpp"
@@ -24,6 +25,36 @@ RowMatrix<double> gaussian(Index n, Index d, std::uint64_t seed, Index n_out = 0
 template <class M>
 M round_trip(const M& m) {
   return M::from_document(from_json(to_json(m.to_document()), ""));
+}
+// Rows on a few latent directions plus small noise (the projected search's case), shifted far
+// from the origin (float rounding of uncentered data would break the bound), with exact
+// duplicates and a few far rows.
+RowMatrix<double> low_rank(Index n, Index d, std::uint64_t seed) {
+  Rng rng(seed);
+  RowMatrix<double> Z(n, 6), W(6, d);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < 6; ++j) Z(i, j) = rng.normal() * (1.0 + static_cast<double>(j));
+  for (Index i = 0; i < 6; ++i)
+    for (Index j = 0; j < d; ++j) W(i, j) = rng.normal();
+  RowMatrix<double> X = Z * W;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) X(i, j) += 0.05 * rng.normal() + 1e3;
+  for (Index i = 0; i + 1 < n; i += 97) X.row(i + 1) = X.row(i);
+  for (Index i = 5; i < n; i += 1001) X.row(i).array() += 40.0;
+  return X;
+}
+// The k nearest by exhaustive search, ties broken by index.
+std::vector<std::pair<double, Index>> naive_neighbours(const RowMatrix<double>& ref, const double* q, Index skip, Index k) {
+  std::vector<std::pair<double, Index>> all;
+  for (Index j = 0; j < ref.rows(); ++j)
+    if (j != skip) {
+      double s = 0;
+      for (Index f = 0; f < ref.cols(); ++f) s += (q[f] - ref(j, f)) * (q[f] - ref(j, f));
+      all.emplace_back(std::sqrt(s), j);
+    }
+  std::partial_sort(all.begin(), all.begin() + k, all.end());
+  all.resize(static_cast<std::size_t>(k));
+  return all;
 }
 Index argmax(const Vector<double>& v) {
   Index k;
@@ -209,6 +240,118 @@ TEST(AnomalyLocalOutlierFactor, TreeAndBlockedSearchAgreeWithNaiveNeighbours) {
     }
   }
   }
+}
+
+TEST(AnomalyNeighborIndex, ProjectedSearchEqualsExhaustiveSearch) {
+  // Correlated rows: the cost model picks the bound on principal axes; neighbours, distances
+  // and the order of exact ties must be those of an exhaustive search, for the rows
+  // themselves (self excluded, duplicates included) and for new rows, on 1 and 2 threads.
+  const auto X = low_rank(3000, 40, 21);
+  const NeighborIndex ix(X, 8, 1);
+  ASSERT_EQ(ix.method(), NeighborIndex::Method::projected);
+  EXPECT_GT(ix.axes(), 0);
+  EXPECT_LT(ix.axes(), 40);
+  const auto self1 = ix.search<double>(X, X, 7, true, 1);
+  const auto self2 = ix.search<double>(X, X, 7, true, 2);
+  EXPECT_EQ(self1.index, self2.index);
+  EXPECT_EQ(self1.distance, self2.distance);
+  const auto Q = low_rank(500, 40, 22);
+  const auto other = ix.search<double>(X, Q, 7, false, 2);
+  for (Index i = 0; i < 3000; i += 13) {
+    const auto want = naive_neighbours(X, X.row(i).data(), i, 7);
+    for (Index c = 0; c < 7; ++c) {
+      EXPECT_NEAR(self1.distance(i, c), want[c].first, 1e-9 * (1.0 + want[c].first)) << i;
+      if (c + 1 < 7 && want[c + 1].first - want[c].first > 1e-9) EXPECT_EQ(self1.index(i, c), want[c].second) << i;
+    }
+    if (i % 97 == 0 && i + 1 < 3000) EXPECT_EQ(self1.distance(i, 0), 0.0);  // its duplicate, exactly
+  }
+  for (Index i = 0; i < 500; i += 7) {
+    const auto want = naive_neighbours(X, Q.row(i).data(), -1, 7);
+    for (Index c = 0; c < 7; ++c) EXPECT_NEAR(other.distance(i, c), want[c].first, 1e-9 * (1.0 + want[c].first)) << i;
+  }
+  // The same answer as brute force and the k-d tree in every bit.
+  for (auto method : {NeighborIndex::Method::brute_force, NeighborIndex::Method::kd_tree}) {
+    const NeighborIndex alt(X, 7, 2, method);
+    EXPECT_EQ(alt.method(), method);
+    const auto a = alt.search<double>(X, Q, 7, false, 2);
+    EXPECT_EQ(a.index, other.index);
+    EXPECT_EQ(a.distance, other.distance);
+    const auto b = alt.search<double>(X, X, 7, true, 1);
+    EXPECT_EQ(b.index, self1.index);
+    EXPECT_EQ(b.distance, self1.distance);
+  }
+}
+
+TEST(AnomalyNeighborIndex, IsotropicDataUsesAllAxesAndBadCalls) {
+  // No direction carries the distances: a bound on fewer axes cannot prune, so the float
+  // bound over all axes (the float distance) is chosen; small data stays on brute force.
+  const auto X = gaussian(3000, 40, 23);
+  const NeighborIndex ix(X, 8, 1);
+  EXPECT_EQ(ix.method(), NeighborIndex::Method::projected);
+  EXPECT_EQ(ix.axes(), 40);
+  EXPECT_EQ(NeighborIndex(gaussian(1500, 40, 24), 8, 1).method(), NeighborIndex::Method::brute_force);
+  const auto Q = gaussian(300, 40, 25);
+  const auto a = ix.search<double>(X, Q, 8, false, 2);
+  const auto b = NeighborIndex(X, 8, 1, NeighborIndex::Method::brute_force).search<double>(X, Q, 8, false, 1);
+  EXPECT_EQ(a.index, b.index);
+  EXPECT_EQ(a.distance, b.distance);
+  EXPECT_EQ(NeighborIndex(gaussian(500, 5, 1), 8, 1).method(), NeighborIndex::Method::kd_tree);
+  EXPECT_THROW((void)ix.search<double>(gaussian(10, 40, 1), X, 3, false, 1), InvalidArgument);
+  EXPECT_THROW((void)ix.search<double>(X, gaussian(10, 39, 1), 3, false, 1), ShapeError);
+  EXPECT_THROW((void)ix.search<double>(X, X, 3000, true, 1), InvalidArgument);
+  EXPECT_THROW((void)NeighborIndex().search<double>(X, X, 3, false, 1), InvalidArgument);
+}
+
+TEST(AnomalyNeighborIndex, BoundKernelsNeverExceedTheDistance) {
+  // Both kernels (AVX2 where the CPU has it, and the portable one) give float bounds within a
+  // few float roundings of the double bound |Pq - Pr|^2 + (|Rq| - |Rr|)^2, which is itself at
+  // most the squared distance along the axes plus the residual.
+  Rng rng(5);
+  const Index n = 200, p = 12, bs = 8;
+  RowMatrix<float> C(n, p), Qc(bs, p);
+  std::vector<double> pn(n), res(n);
+  for (Index j = 0; j < n; ++j) {
+    for (Index f = 0; f < p; ++f) C(j, f) = static_cast<float>(rng.normal() * 10.0);
+    pn[j] = C.row(j).cast<double>().squaredNorm();
+    res[j] = std::abs(rng.normal()) * 5.0;
+  }
+  std::vector<float> qpn(bs), qres(bs);
+  for (Index i = 0; i < bs; ++i) {
+    for (Index f = 0; f < p; ++f) Qc(i, f) = static_cast<float>(rng.normal() * 10.0);
+    qpn[i] = static_cast<float>(Qc.row(i).cast<double>().squaredNorm());
+    qres[i] = static_cast<float>(std::abs(rng.normal()) * 5.0);
+  }
+  const auto panels = anomaly::detail::pack_bound_panels(C.data(), pn.data(), res.data(), n, p);
+  ASSERT_EQ(panels.n_pad % 64, 0);
+  for (bool generic : {false, true}) {
+    std::vector<float> LB(static_cast<std::size_t>(bs * panels.n_pad)), cmin(static_cast<std::size_t>(bs * panels.n_chunks()));
+    anomaly::detail::projected_bounds(panels, Qc.data(), qpn.data(), qres.data(), bs, LB.data(), cmin.data(), generic);
+    for (Index i = 0; i < bs; ++i) {
+      for (Index j = 0; j < n; ++j) {
+        const double want = (Qc.row(i).cast<double>() - C.row(j).cast<double>()).squaredNorm() +
+                            (qres[i] - res[j]) * (qres[i] - res[j]);
+        const double scale = qpn[i] + pn[j] + (qres[i] + res[j]) * (qres[i] + res[j]);
+        EXPECT_NEAR(LB[static_cast<std::size_t>(i * panels.n_pad + j)], want, 1e-5 * scale) << generic;
+      }
+      for (Index c = 0; c < panels.n_chunks(); ++c) {  // chunk minima, padding never below a row
+        float mn = std::numeric_limits<float>::infinity();
+        for (Index j = c * 64; j < std::min(n, c * 64 + 64); ++j) mn = std::min(mn, LB[static_cast<std::size_t>(i * panels.n_pad + j)]);
+        EXPECT_EQ(cmin[static_cast<std::size_t>(i * panels.n_chunks() + c)], mn);
+      }
+    }
+  }
+}
+
+TEST(AnomalyLocalOutlierFactor, ProjectedIndexSurvivesRoundTrip) {
+  const auto X = low_rank(2500, 30, 31);
+  LocalOutlierFactor<double>::Params p;
+  p.novelty = true;
+  LocalOutlierFactor<double> a(p);
+  a.fit(X);
+  const auto Q = low_rank(300, 30, 32);
+  auto r = round_trip(a);
+  EXPECT_EQ(a.score_samples(Q), r.score_samples(Q));
+  EXPECT_EQ(a.negative_outlier_factor(), r.negative_outlier_factor());
 }
 
 TEST(AnomalyLocalOutlierFactor, ThreadsRoundTripAndBadInput) {

@@ -66,6 +66,42 @@ def test_lof_equals_sklearn_on_cardio():
     np.testing.assert_allclose(ours.offset_, ref.offset_)
 
 
+def test_lof_equals_sklearn_on_campaign_through_the_projected_search():
+    # 62 correlated standardized columns: "auto" builds the bound on principal axes, which
+    # measures about 1% of the rows in full; the scores must still be scikit-learn's, and
+    # every algorithm must return the same neighbours.
+    X, y = adbench("5_campaign")
+    Xtr, Xte, _, _ = pyod_split(X[:12000], y[:12000], 0)
+    ours = LocalOutlierFactor(n_neighbors=20, novelty=True).fit(Xtr)
+    assert ours.algorithm_used_ == "projected" and 0 < ours.projection_axes_ < Xtr.shape[1]
+    ref = SkLOF(n_neighbors=20, novelty=True).fit(Xtr)
+    np.testing.assert_allclose(ours.negative_outlier_factor_, ref.negative_outlier_factor_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.score_samples(Xte), ref.score_samples(Xte), rtol=1e-9)
+    dist, idx = ours.kneighbors(Xte[:500])
+    for algorithm in ("brute", "kd_tree"):
+        other = LocalOutlierFactor(n_neighbors=20, novelty=True, algorithm=algorithm).fit(Xtr)
+        assert other.algorithm_used_ == algorithm and other.projection_axes_ == 0
+        d2, i2 = other.kneighbors(Xte[:500])
+        np.testing.assert_array_equal(i2, idx)
+        np.testing.assert_array_equal(d2, dist)
+    again = LocalOutlierFactor.from_json(ours.to_json())
+    assert again.algorithm_used_ == "projected"
+    np.testing.assert_array_equal(again.score_samples(Xte[:500]), ours.score_samples(Xte[:500]))
+
+
+def test_lof_algorithm_choice_and_bad_names():
+    X = blobs(n=400, d=3)
+    assert LocalOutlierFactor(n_neighbors=10).fit(X).algorithm_used_ == "kd_tree"
+    forced = LocalOutlierFactor(n_neighbors=10, algorithm="projected").fit(X)
+    assert forced.algorithm_used_ == "projected" and forced.projection_axes_ == 1
+    np.testing.assert_allclose(forced.negative_outlier_factor_,
+                               LocalOutlierFactor(n_neighbors=10, algorithm="brute").fit(X).negative_outlier_factor_,
+                               rtol=0, atol=0)
+    for bad in ("ball_tree", "", None, 3):
+        with pytest.raises(ValueError, match="algorithm must be one of 'auto', 'brute', 'kd_tree', 'projected'"):
+            LocalOutlierFactor(algorithm=bad).fit(X)
+
+
 def test_lof_duplicates_match_sklearn():
     # breastw is uint8 with many exact duplicate rows: self-exclusion and lrd = 1e10 cases.
     X, _ = adbench("4_breastw")

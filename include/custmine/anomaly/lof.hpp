@@ -11,12 +11,9 @@
 // the k+1 nearest neighbours are found and the sample itself is removed, or, when it is
 // not among them (more than k duplicates), the first one is, as scikit-learn does.
 //
-// Exact Euclidean k nearest neighbours by blocked brute force: squared distances of a
-// block of queries to all references come from one matrix product (|q|^2 + |r|^2 - 2 q.r),
-// every candidate within a rounding bound of the k-th smallest is then re-measured
-// exactly, so neighbours and distances are exact (no cancellation error for duplicates).
-// Complexity O(n m d) time for m queries against n references, O(n d) memory plus
-// O(block x n) per thread; parallel over query blocks.
+// Neighbours: exact, from a NeighborIndex built at fit (neighbors.hpp: a k-d tree in low
+// dimension, a bound on principal axes or blocked brute force above), reused by every
+// scoring call.
 //
 // Attribution (explain): contribution of feature f = mean over the k neighbours o of
 // (x_f - o_f)^2, divided by the same quantity averaged over the training samples and
@@ -27,19 +24,9 @@
 #include <vector>
 
 #include "custmine/anomaly/detector.hpp"
+#include "custmine/anomaly/neighbors.hpp"
 
 namespace custmine::anomaly {
-
-/// k nearest neighbours: distances (ascending) and indices into the reference rows.
-struct Neighbors {
-  RowMatrix<double> distance;
-  RowMatrix<std::int64_t> index;
-};
-
-/// Exact k nearest reference rows for each query row (see lof.hpp). With exclude_self
-/// the queries are the references themselves and each row's own index is removed.
-template <class T>
-Neighbors knn_search(const RowMatrix<double>& ref, MatrixView<T> queries, Index k, bool exclude_self, int n_threads);
 
 template <class T>
 class LocalOutlierFactor : public DetectorBase<LocalOutlierFactor<T>, T> {
@@ -49,6 +36,8 @@ class LocalOutlierFactor : public DetectorBase<LocalOutlierFactor<T>, T> {
     bool novelty = false;
     Contamination contamination = Contamination::automatic();
     int n_threads = 1;
+    /// Neighbour search (neighbors.hpp); the answer is the same for every choice.
+    NeighborIndex::Method algorithm = NeighborIndex::Method::automatic;
     void validate() const;
   };
 
@@ -69,6 +58,9 @@ class LocalOutlierFactor : public DetectorBase<LocalOutlierFactor<T>, T> {
   [[nodiscard]] const Vector<double>& negative_outlier_factor() const { return nof_; }
   [[nodiscard]] const Vector<double>& lrd() const { return lrd_; }
   [[nodiscard]] const Params& params() const { return params_; }
+  /// The neighbour search built at fit, and the principal axes of its bound (projected only).
+  [[nodiscard]] NeighborIndex::Method search_method() const { return index_.method(); }
+  [[nodiscard]] Index projection_axes() const { return index_.axes(); }
   [[nodiscard]] bool is_fitted() const { return X_.rows() > 0; }
 
   [[nodiscard]] ModelDocument to_document() const;
@@ -82,6 +74,7 @@ class LocalOutlierFactor : public DetectorBase<LocalOutlierFactor<T>, T> {
   RowMatrix<std::int64_t> train_idx_;
   RowMatrix<double> train_dist_;
   Vector<double> kdist_, lrd_, nof_, scale_;
+  NeighborIndex index_;  // over X_, rebuilt from it when a model is loaded
 };
 
 }  // namespace custmine::anomaly
@@ -90,8 +83,6 @@ class LocalOutlierFactor : public DetectorBase<LocalOutlierFactor<T>, T> {
 namespace custmine::anomaly {
 extern template class LocalOutlierFactor<double>;
 extern template class LocalOutlierFactor<float>;
-extern template Neighbors knn_search<double>(const RowMatrix<double>&, MatrixView<double>, Index, bool, int);
-extern template Neighbors knn_search<float>(const RowMatrix<double>&, MatrixView<float>, Index, bool, int);
 }  // namespace custmine::anomaly
 #else
 #include "custmine/anomaly/lof_impl.hpp"
