@@ -56,13 +56,8 @@ inline void emit_neighbors(Neighbors& out, Index qi, const std::vector<std::pair
 }
 
 /// Squared distance in eight interleaved partial sums (independent additions, so it runs at
-/// the multiplier's rate rather than the adder's latency, and as whole vectors on SSE2 or
-/// AVX2: the same sums in the same order, so every clone gives the same bits; no FMA). Every
-/// search path measures its final candidates with this one function, so they return
-/// identical distances.
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+/// the multiplier's rate rather than the adder's latency). Every search path measures its
+/// final candidates with this one function, so they return identical distances.
 inline double squared_distance(const double* a, const double* b, Index d) {
   double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   Index f = 0;
@@ -109,10 +104,13 @@ class KdTree {
     for (Index i = 0; i < n; ++i) pts_.row(i) = X.row(perm_[static_cast<std::size_t>(i)]);
   }
   /// The k_eff smallest (d^2, index) pairs, sorted.
-  void query(const double* q, Index keff, std::vector<std::pair<double, Index>>& heap) const {
+  /// Returns the number of rows measured (the search's cost, for the planner).
+  Index query(const double* q, Index keff, std::vector<std::pair<double, Index>>& heap) const {
     heap.clear();
-    search(0, q, keff, heap);
+    Index visited = 0;
+    search(0, q, keff, heap, visited);
     std::sort_heap(heap.begin(), heap.end());
+    return visited;
   }
   /// Reference rows in tree order: queries taken in this order share their paths in cache.
   [[nodiscard]] const std::vector<Index>& order() const { return perm_; }
@@ -161,9 +159,11 @@ class KdTree {
     }
     return s;
   }
-  void search(std::int32_t id, const double* q, Index keff, std::vector<std::pair<double, Index>>& heap) const {
+  void search(std::int32_t id, const double* q, Index keff, std::vector<std::pair<double, Index>>& heap,
+              Index& visited) const {
     const Node& nd = nodes_[id];
     if (nd.left < 0) {
+      visited += nd.end - nd.begin;
       for (Index i = nd.begin; i < nd.end; ++i) {
         heap_offer(heap, keff, {squared_distance(q, pts_.row(i).data(), d_), perm_[static_cast<std::size_t>(i)]});
       }
@@ -173,9 +173,9 @@ class KdTree {
     const bool left_first = dl <= dr;
     const std::int32_t near = left_first ? nd.left : nd.right, far = left_first ? nd.right : nd.left;
     const double dfar = left_first ? dr : dl;
-    search(near, q, keff, heap);
+    search(near, q, keff, heap, visited);
     // A box at exactly the k-th distance may hold a tie with a smaller index: visit it.
-    if (static_cast<Index>(heap.size()) < keff || dfar <= heap.front().first) search(far, q, keff, heap);
+    if (static_cast<Index>(heap.size()) < keff || dfar <= heap.front().first) search(far, q, keff, heap, visited);
   }
   Index d_;
   RowMatrix<double> pts_;
@@ -281,11 +281,13 @@ inline Projection principal_axes(const RowMatrix<double>& ref, Index pmax) {
   return pr;
 }
 
-inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int n_threads) {
+/// rival: the cost per query-reference pair of the method the projection must beat (units
+/// below); the plain product costs d + 8.
+inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int n_threads, double rival) {
   const Index n = ref.rows(), d = ref.cols();
   Projection none;
   // Small searches are quick anyway; very wide data would need a truncated SVD.
-  if (n < 2048 || d < 16 || d > 512) return none;
+  if (n < 2048 || d < 2 || d > 512) return none;
   // Candidates: a few axes up to half the columns, and all of them (up to 128), where the
   // bound is the distance itself in float: exact re-measurement then only of the near ties,
   // and the float kernel at about half the cost of the double product even without pruning.
@@ -305,7 +307,7 @@ inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int 
   const Vector<double> sn = (S.rowwise() - pr.mean.transpose()).rowwise().squaredNorm();
   // Candidate axis counts, and each row's residual norm at each of them.
   std::vector<Index> steps;
-  for (const Index p : {8, 12, 16, 20, 24, 28, 32, 40, 48})
+  for (const Index p : {2, 4, 6, 8, 12, 16, 20, 24, 28, 32, 40, 48})
     if (p <= pmax) steps.push_back(p);
   if (pall > pmax) steps.push_back(pall);
   const auto ns = static_cast<Index>(steps.size());
@@ -342,14 +344,16 @@ inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int 
   // Cost per query-reference pair, in units of one double multiply-add of the plain
   // product (measured on a 2-core EPYC, AVX2): the bound kernel about 0.55 unit per axis
   // (2.2 without AVX2) plus 3 for the bound's other terms and its store; an exact distance
-  // about 1,000 (a gathered row), for 1.6x the rows below the final k-th distance (the bar
-  // falls as the search goes) plus the seeds. The plain path costs d + 8.
+  // about 4 units per column while the rows fit in cache and 16 beyond (campaign: a gathered
+  // 62-column row, about 1,000), for 1.6x the rows below the final k-th distance (the bar
+  // falls as the search goes) plus the seeds.
   const double per_axis = fast_bounds() ? 0.55 : 2.2;
-  double best = 0.8 * (static_cast<double>(d) + 8.0);  // a margin for the estimate's noise
+  const double exact = static_cast<double>(d) * (n * d * Index{sizeof(double)} > (Index{8} << 20) ? 16.0 : 4.0);
+  double best = 0.8 * rival;  // a margin for the estimate's noise
   for (Index t = 0; t < ns; ++t) {
     const double frac = hits[static_cast<std::size_t>(t)] / static_cast<double>(s * n);
     const double p = static_cast<double>(steps[static_cast<std::size_t>(t)]);
-    const double cost = per_axis * p + 3.0 + 1000.0 * (1.6 * frac + static_cast<double>(keff) / static_cast<double>(n));
+    const double cost = per_axis * p + 3.0 + exact * (1.6 * frac + static_cast<double>(keff) / static_cast<double>(n));
     if (cost < best) best = cost, pr.p = steps[static_cast<std::size_t>(t)];
   }
   if (pr.p == 0) return none;
@@ -571,20 +575,36 @@ CUSTMINE_NEIGHBORS_INLINE NeighborIndex::NeighborIndex(const RowMatrix<double>& 
   auto st = std::make_shared<detail::NeighborIndexState>();
   st->n = ref.rows();
   st->d = ref.cols();
-  if (method == Method::kd_tree || (method == Method::automatic && st->d <= 15)) {
+  const Index n = st->n, d = st->d, keff = std::min(k, n);
+  // The rival the projection must beat, per query-reference pair (units of plan_projection):
+  // the plain product, or the k-d tree's rows visited by 32 sample queries at about
+  // 9 (d + 20) units per row (measured: 15 ns per row on shuttle, 9 columns).
+  double rival = static_cast<double>(d) + 8.0;
+  if (method == Method::kd_tree || (method == Method::automatic && d <= 15)) {
     st->method = Method::kd_tree;
     st->tree.emplace(ref);
-  } else if (method != Method::brute_force) {
-#ifndef CUSTMINE_HEADER_ONLY
-    detail::Projection pr;
-    if (method == Method::automatic) pr = detail::plan_projection(ref, std::min(k, st->n), n_threads);
-    else if (st->d >= 2 && st->n >= 1) pr = detail::principal_axes(ref, std::min<Index>(24, st->d / 2));  // as asked
-    if (pr.p > 0) {
-      st->method = Method::projected;
-      st->projected.emplace(detail::build_projected(ref, std::move(pr)));
+    // Only large data sets (the projection's fixed cost per query then spreads over many
+    // rows) and with a wide margin: the tree is the safer choice when the estimates are close
+    // (mammography, 6.7k x 6: projection 2x slower than the tree; shuttle, 29k x 9: 1.6x faster).
+    if (method == Method::automatic && n >= 16384) {
+      std::vector<std::pair<double, Index>> heap;
+      double rows = 0;
+      for (Index i = 0; i < 32; ++i) rows += static_cast<double>(st->tree->query(ref.row(i * n / 32).data(), keff, heap));
+      rival = 0.6 * rows / 32.0 * 9.0 * (static_cast<double>(d) + 20.0) / static_cast<double>(n);
+    } else {
+      rival = 0;  // no projection
     }
-#endif
   }
+#ifndef CUSTMINE_HEADER_ONLY
+  detail::Projection pr;
+  if (method == Method::automatic && rival > 0) pr = detail::plan_projection(ref, keff, n_threads, rival);
+  else if (method == Method::projected && d >= 2) pr = detail::principal_axes(ref, std::min<Index>(24, d / 2));  // as asked
+  if (pr.p > 0) {
+    st->method = Method::projected;
+    st->tree.reset();
+    st->projected.emplace(detail::build_projected(ref, std::move(pr)));
+  }
+#endif
   state_ = std::move(st);
 }
 
