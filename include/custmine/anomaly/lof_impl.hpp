@@ -55,9 +55,17 @@ void LocalOutlierFactor<T>::derive_state() {
     for (Index j = 0; j < k; ++j) s += lrd_[train_idx_(i, j)] / lrd_[i];
     nof_[i] = -s / static_cast<double>(k);
   }
+  // Mean squared neighbour difference per feature: partial sums over fixed blocks of 1,024
+  // rows, added in block order, so the scale does not depend on the thread count.
+  constexpr Index kRows = 1024;
+  const Index n_blocks = (n + kRows - 1) / kRows;
+  RowMatrix<double> partial = RowMatrix<double>::Zero(n_blocks, d);
+  parallel_for(n_blocks, params_.n_threads, [&](Index b, int) {
+    for (Index i = b * kRows; i < std::min(n, b * kRows + kRows); ++i)
+      for (Index j = 0; j < k; ++j) partial.row(b) += (X_.row(i) - X_.row(train_idx_(i, j))).array().square().matrix();
+  });
   scale_ = Vector<double>::Zero(d);
-  for (Index i = 0; i < n; ++i)
-    for (Index j = 0; j < k; ++j) scale_ += (X_.row(i) - X_.row(train_idx_(i, j))).array().square().matrix().transpose();
+  for (Index b = 0; b < n_blocks; ++b) scale_ += partial.row(b).transpose();
   scale_ /= static_cast<double>(n * k);
   for (Index f = 0; f < d; ++f)
     if (!(scale_[f] > 0)) scale_[f] = 1.0;  // constant feature: raw squared units
@@ -90,10 +98,12 @@ RowMatrix<double> LocalOutlierFactor<T>::contributions(const RowMatrix<double>& 
                                                        const RowMatrix<std::int64_t>& idx) const {
   const Index m = Q.rows(), k = idx.cols(), d = Q.cols();
   RowMatrix<double> C = RowMatrix<double>::Zero(m, d);
-  for (Index i = 0; i < m; ++i) {
-    for (Index j = 0; j < k; ++j) C.row(i) += (Q.row(i) - X_.row(idx(i, j))).array().square().matrix();
-    C.row(i) = (C.row(i).array() / (static_cast<double>(k) * scale_.transpose().array())).matrix();
-  }
+  parallel_chunks(m, params_.n_threads, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i) {
+      for (Index j = 0; j < k; ++j) C.row(i) += (Q.row(i) - X_.row(idx(i, j))).array().square().matrix();
+      C.row(i) = (C.row(i).array() / (static_cast<double>(k) * scale_.transpose().array())).matrix();
+    }
+  });
   return C;
 }
 
