@@ -352,6 +352,15 @@ TEST(AnomalyLocalOutlierFactor, ProjectedIndexSurvivesRoundTrip) {
   auto r = round_trip(a);
   EXPECT_EQ(a.score_samples(Q), r.score_samples(Q));
   EXPECT_EQ(a.negative_outlier_factor(), r.negative_outlier_factor());
+  EXPECT_EQ(a.search_method(), r.search_method());
+  // Two threads: the same index, scores and explanations (scales summed in fixed blocks).
+  p.n_threads = 2;
+  LocalOutlierFactor<double> b(p);
+  b.fit(X);
+  EXPECT_EQ(a.negative_outlier_factor(), b.negative_outlier_factor());
+  EXPECT_EQ(a.score_samples(Q), b.score_samples(Q));
+  EXPECT_EQ(a.explain_training(), b.explain_training());
+  EXPECT_EQ(a.explain(Q), b.explain(Q));
 }
 
 TEST(AnomalyLocalOutlierFactor, ThreadsRoundTripAndBadInput) {
