@@ -295,6 +295,17 @@ TEST(AnomalyNeighborIndex, IsotropicDataUsesAllAxesAndBadCalls) {
   const auto b = NeighborIndex(X, 8, 1, NeighborIndex::Method::brute_force).search<double>(X, Q, 8, false, 1);
   EXPECT_EQ(a.index, b.index);
   EXPECT_EQ(a.distance, b.distance);
+  // Coordinates whose squares overflow a float: no projection for such rows, and queries that
+  // far from the training rows are answered by brute force (the same neighbours).
+  const RowMatrix<double> huge = X * 1e18;
+  EXPECT_EQ(NeighborIndex(huge, 8, 1, NeighborIndex::Method::projected).method(), NeighborIndex::Method::brute_force);
+  RowMatrix<double> far = Q;
+  far.row(3).array() += 1e20;
+  far(7, 0) = -3e19;
+  const auto c = ix.search<double>(X, far, 8, false, 1);
+  const auto e = NeighborIndex(X, 8, 1, NeighborIndex::Method::brute_force).search<double>(X, far, 8, false, 1);
+  EXPECT_EQ(c.index, e.index);
+  EXPECT_EQ(c.distance, e.distance);
   EXPECT_EQ(NeighborIndex(gaussian(500, 5, 1), 8, 1).method(), NeighborIndex::Method::kd_tree);
   EXPECT_THROW((void)ix.search<double>(gaussian(10, 40, 1), X, 3, false, 1), InvalidArgument);
   EXPECT_THROW((void)ix.search<double>(X, gaussian(10, 39, 1), 3, false, 1), ShapeError);

@@ -49,7 +49,9 @@ class NeighborIndex {
   NeighborIndex() = default;
   /// Builds the index for `ref` and searches of about k neighbours. automatic: the k-d tree
   /// for d <= 15, else the projection where the cost model says it pays, else brute force.
-  /// A projection asked for on data where it cannot be built (one column) is brute force.
+  /// A projection asked for on data where it cannot be built (one column, or rows so far
+  /// apart that their coordinates overflow a float's square) is brute force; so is a search
+  /// whose queries lie that far from the training rows.
   NeighborIndex(const RowMatrix<double>& ref, Index k, int n_threads, Method method = Method::automatic);
   /// The k nearest of `ref` (the rows the index was built on) for each query row. With
   /// exclude_self the queries are those rows themselves and each row's own index is removed
