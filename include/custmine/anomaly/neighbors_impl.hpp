@@ -37,6 +37,11 @@ namespace detail {
 /// mean (squared norm beyond 1e30) are searched by brute force instead (the same answer).
 inline constexpr double kFloatSafeNorm2 = 1e30;
 
+inline bool float_safe(const RowMatrix<double>& X) {
+  const Vector<double> mean = X.colwise().mean().transpose();  // evaluated once, not per row
+  return (X.rowwise() - mean.transpose()).rowwise().squaredNorm().maxCoeff() <= kFloatSafeNorm2;
+}
+
 /// Writes a query's k nearest from its keff sorted (d^2, index) candidates; with exclude_self
 /// the query's own index is dropped, or, when it is not among them (more than k duplicates),
 /// the first one is, as scikit-learn does.
@@ -273,9 +278,12 @@ inline Projection principal_axes(const RowMatrix<double>& ref, Index pmax) {
   const Index d = ref.cols();
   Projection pr;
   pr.mean = ref.colwise().mean().transpose();
-  const RowMatrix<double> Xc = ref.rowwise() - pr.mean.transpose();
+  // Scatter matrix of the centered rows, 4,096 rows at a time (no centered copy of all rows).
   Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
-  blas::syrk_t(1.0, blas::view(Xc), 0.0, blas::mut_view(cov));
+  for (Index b = 0; b < ref.rows(); b += 4096) {
+    const RowMatrix<double> Xb = ref.middleRows(b, std::min<Index>(4096, ref.rows() - b)).rowwise() - pr.mean.transpose();
+    blas::syrk_t(1.0, blas::view(Xb), 1.0, blas::mut_view(cov));
+  }
   cov.triangularView<Eigen::StrictlyUpper>() = cov.transpose().triangularView<Eigen::StrictlyUpper>();
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
   if (es.info() != Eigen::Success) return pr;
@@ -292,7 +300,7 @@ inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int 
   Projection none;
   // Small searches are quick anyway; very wide data would need a truncated SVD.
   if (n < 2048 || d < 2 || d > 512) return none;
-  if (!((ref.rowwise() - ref.colwise().mean()).rowwise().squaredNorm().maxCoeff() <= kFloatSafeNorm2)) return none;
+  if (!float_safe(ref)) return none;
   // Candidates: a few axes up to half the columns, and all of them (up to 128), where the
   // bound is the distance itself in float: exact re-measurement then only of the near ties,
   // and the float kernel at about half the cost of the double product even without pruning.
@@ -301,7 +309,10 @@ inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int 
   if (pr.p == 0) return none;
   const Eigen::MatrixXd V = pr.basis;
   pr.p = 0;
-  const RowMatrix<double> Xc = ref.rowwise() - pr.mean.transpose();
+  // The share of rows a bound cannot exclude is measured on at most 16,384 evenly spaced rows.
+  const Index nsub = std::min<Index>(n, 16384);
+  RowMatrix<double> Xc(nsub, d);
+  for (Index j = 0; j < nsub; ++j) Xc.row(j) = ref.row(j * n / nsub) - pr.mean.transpose();
   // The k-th distance of 16 evenly spaced reference rows taken as queries, by the plain search
   // (16 x n pairs: at a 0.5% share, some 2,000 hits on campaign).
   const Index s = 16;
@@ -309,7 +320,7 @@ inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int 
   for (Index i = 0; i < s; ++i) S.row(i) = ref.row(i * n / s);
   Neighbors sample{RowMatrix<double>(s, keff), RowMatrix<std::int64_t>(s, keff)};
   knn_blocked<double>(ref, S, keff, false, n_threads, sample);
-  RowMatrix<double> PX(n, V.cols());
+  RowMatrix<double> PX(nsub, V.cols());
   blas::gemm(1.0, blas::view(Xc), false, blas::view(V), false, 0.0, blas::mut_view(PX));
   const RowMatrix<double> PS = (S.rowwise() - pr.mean.transpose()) * V;
   const Vector<double> sn = (S.rowwise() - pr.mean.transpose()).rowwise().squaredNorm();
@@ -336,7 +347,7 @@ inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int 
   RowMatrix<double> per_query = RowMatrix<double>::Zero(s, ns);  // summed in order below
   parallel_for(s, n_threads, [&](Index i, int) {
     const double kth = sample.distance(i, keff - 1) * sample.distance(i, keff - 1) * (1.0 + 1e-9);
-    for (Index j = 0; j < n; ++j) {
+    for (Index j = 0; j < nsub; ++j) {
       double acc = 0;
       for (Index t = 0, f = 0; t < ns; ++t) {
         for (; f < steps[static_cast<std::size_t>(t)]; ++f) {
@@ -362,7 +373,7 @@ inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int 
   const double exact = static_cast<double>(d) * (n * d * Index{sizeof(double)} > (Index{8} << 20) ? 16.0 : 4.0);
   double best = 0.8 * rival;  // a margin for the estimate's noise
   for (Index t = 0; t < ns; ++t) {
-    const double frac = hits[static_cast<std::size_t>(t)] / static_cast<double>(s * n);
+    const double frac = hits[static_cast<std::size_t>(t)] / static_cast<double>(s * nsub);
     const double p = static_cast<double>(steps[static_cast<std::size_t>(t)]);
     const double cost = per_axis * p + 3.0 + exact * (1.6 * frac + static_cast<double>(keff) / static_cast<double>(n));
     if (cost < best) best = cost, pr.p = steps[static_cast<std::size_t>(t)];
@@ -615,8 +626,7 @@ CUSTMINE_NEIGHBORS_INLINE NeighborIndex::NeighborIndex(const RowMatrix<double>& 
 #ifndef CUSTMINE_HEADER_ONLY
   detail::Projection pr;
   if (method == Method::automatic && rival > 0) pr = detail::plan_projection(ref, keff, n_threads, rival);
-  else if (method == Method::projected && d >= 2 &&
-           (ref.rowwise() - ref.colwise().mean()).rowwise().squaredNorm().maxCoeff() <= detail::kFloatSafeNorm2)
+  else if (method == Method::projected && d >= 2 && detail::float_safe(ref))
     pr = detail::principal_axes(ref, std::min<Index>(24, d / 2));  // as asked
   if (pr.p > 0) {
     st->method = Method::projected;
