@@ -37,9 +37,15 @@ namespace detail {
 /// mean (squared norm beyond 1e30) are searched by brute force instead (the same answer).
 inline constexpr double kFloatSafeNorm2 = 1e30;
 
+/// The largest squared norm of a row of X less `mean`.
+template <class M>
+double max_centered_norm2(const M& X, const Vector<double>& mean) {
+  return (X.template cast<double>().rowwise() - mean.transpose()).rowwise().squaredNorm().maxCoeff();
+}
+
 inline bool float_safe(const RowMatrix<double>& X) {
   const Vector<double> mean = X.colwise().mean().transpose();  // evaluated once, not per row
-  return (X.rowwise() - mean.transpose()).rowwise().squaredNorm().maxCoeff() <= kFloatSafeNorm2;
+  return max_centered_norm2(X, mean) <= kFloatSafeNorm2;
 }
 
 /// Writes a query's k nearest from its keff sorted (d^2, index) candidates; with exclude_self
@@ -94,6 +100,33 @@ inline void heap_offer(std::vector<std::pair<double, Index>>& heap, Index keff, 
   }
 }
 
+/// One median split, shared by the k-d tree and the locality order: the column of widest
+/// spread among the first c columns of the rows idx[b..e) (each column's minimum and maximum
+/// written to lo/hi when given), returned with that spread.
+inline std::pair<Index, double> widest_column(const RowMatrix<double>& X, const std::vector<Index>& idx, Index b,
+                                              Index e, Index c, double* lo = nullptr, double* hi = nullptr) {
+  Index best = 0;
+  double spread = -1;
+  for (Index f = 0; f < c; ++f) {
+    double l = X(idx[static_cast<std::size_t>(b)], f), h = l;
+    for (Index i = b + 1; i < e; ++i) {
+      l = std::min(l, X(idx[static_cast<std::size_t>(i)], f));
+      h = std::max(h, X(idx[static_cast<std::size_t>(i)], f));
+    }
+    if (lo) lo[f] = l, hi[f] = h;
+    if (h - l > spread) spread = h - l, best = f;
+  }
+  return {best, spread};
+}
+
+/// Reorders idx[b..e) so that its middle holds the median of column f, smaller values before.
+inline Index median_split(const RowMatrix<double>& X, std::vector<Index>& idx, Index b, Index e, Index f) {
+  const Index mid = b + (e - b) / 2;
+  std::nth_element(idx.begin() + b, idx.begin() + mid, idx.begin() + e,
+                   [&](Index x, Index y) { return X(x, f) < X(y, f); });
+  return mid;
+}
+
 /// A k-d tree over the reference rows for exact k-nearest-neighbour search in low
 /// dimension (Friedman, Bentley & Finkel 1977): split on the widest dimension at the
 /// median, leaves of at most 16 rows stored contiguously in tree order, and every node's
@@ -137,22 +170,9 @@ class KdTree {
     nodes_.push_back({b, e});
     const std::size_t at = box_.size();
     box_.resize(at + 2 * static_cast<std::size_t>(d_));
-    Index best = 0;
-    double spread = -1;
-    for (Index f = 0; f < d_; ++f) {
-      double l = X(perm_[b], f), h = l;
-      for (Index i = b + 1; i < e; ++i) {
-        l = std::min(l, X(perm_[i], f));
-        h = std::max(h, X(perm_[i], f));
-      }
-      box_[at + f] = l;
-      box_[at + d_ + f] = h;
-      if (h - l > spread) spread = h - l, best = f;
-    }
+    const auto [best, spread] = widest_column(X, perm_, b, e, d_, box_.data() + at, box_.data() + at + d_);
     if (e - b <= kLeaf || !(spread > 0)) return id;  // small, or all rows identical
-    const Index mid = b + (e - b) / 2;
-    std::nth_element(perm_.begin() + b, perm_.begin() + mid, perm_.begin() + e,
-                     [&](Index x, Index y) { return X(x, best) < X(y, best); });
+    const Index mid = median_split(X, perm_, b, e, best);
     const std::int32_t l = build(X, b, mid);
     const std::int32_t r = build(X, mid, e);
     nodes_[id].left = l;
@@ -263,15 +283,6 @@ struct Projection {
   Eigen::MatrixXd basis;  // d x p, orthonormal columns, by decreasing variance
 };
 
-/// Whether, and onto how many principal axes, to project before the exact search. For an
-/// orthonormal P and residual R = I - P P^T,
-///   |x - y|^2 = |P(x - y)|^2 + |R(x - y)|^2 >= |Px - Py|^2 + (|Rx| - |Ry|)^2,
-/// a lower bound that costs p instead of d per pair (the lower-bounding lemma of
-/// Faloutsos, Ranganathan & Manolopoulos 1994, "Fast subsequence matching in time-series
-/// databases", SIGMOD). Only rows whose bound is below the k-th distance are measured in
-/// full. How many that are depends on the data (campaign, 62 standardized features: 3% at
-/// p = 16, 0.5% at p = 24; isotropic noise: nearly all), so it is measured on a sample of
-/// queries and the projection is used only where the cost model says it pays.
 #ifndef CUSTMINE_HEADER_ONLY  // the search it plans needs the bound kernel (src/anomaly/knn_bounds.cpp)
 /// The top pmax principal axes of the reference rows (none when the eigensolver fails).
 inline Projection principal_axes(const RowMatrix<double>& ref, Index pmax) {
@@ -293,6 +304,15 @@ inline Projection principal_axes(const RowMatrix<double>& ref, Index pmax) {
   return pr;
 }
 
+/// Whether, and onto how many principal axes, to project before the exact search. For an
+/// orthonormal P and residual R = I - P P^T,
+///   |x - y|^2 = |P(x - y)|^2 + |R(x - y)|^2 >= |Px - Py|^2 + (|Rx| - |Ry|)^2,
+/// a lower bound that costs p instead of d per pair (the lower-bounding lemma of
+/// Faloutsos, Ranganathan & Manolopoulos 1994, "Fast subsequence matching in time-series
+/// databases", SIGMOD). Only rows whose bound is below the k-th distance are measured in
+/// full. How many that are depends on the data (campaign, 62 standardized features: 3% at
+/// p = 16, 0.5% at p = 24; isotropic noise: nearly all), so it is measured on a sample of
+/// queries and the projection is used only where the cost model says it pays.
 /// rival: the cost per query-reference pair of the method the projection must beat (units
 /// below); the plain product costs d + 8.
 inline Projection plan_projection(const RowMatrix<double>& ref, Index keff, int n_threads, double rival) {
@@ -391,24 +411,15 @@ inline std::vector<Index> locality_order(const RowMatrix<double>& P, Index c) {
   std::vector<Index> idx(static_cast<std::size_t>(P.rows()));
   std::iota(idx.begin(), idx.end(), Index{0});
   c = std::min(c, P.cols());
-  auto split = [&](auto&& self, std::size_t b, std::size_t e) -> void {
+  auto split = [&](auto&& self, Index b, Index e) -> void {
     if (e - b <= 8 || c == 0) return;
-    Index best = 0;
-    double spread = -1;
-    for (Index f = 0; f < c; ++f) {
-      double lo = P(idx[b], f), hi = lo;
-      for (std::size_t i = b + 1; i < e; ++i) lo = std::min(lo, P(idx[i], f)), hi = std::max(hi, P(idx[i], f));
-      if (hi - lo > spread) spread = hi - lo, best = f;
-    }
+    const auto [best, spread] = widest_column(P, idx, b, e, c);
     if (!(spread > 0)) return;
-    const std::size_t mid = b + (e - b) / 2;
-    std::nth_element(idx.begin() + static_cast<std::ptrdiff_t>(b), idx.begin() + static_cast<std::ptrdiff_t>(mid),
-                     idx.begin() + static_cast<std::ptrdiff_t>(e),
-                     [&](Index x, Index y) { return P(x, best) < P(y, best); });
+    const Index mid = median_split(P, idx, b, e, best);
     self(self, b, mid);
     self(self, mid, e);
   };
-  split(split, 0, idx.size());
+  split(split, 0, P.rows());
   return idx;
 }
 
@@ -427,15 +438,7 @@ inline Index first_equal(const float* x, float v) {
   return 0;
 }
 
-/// The projected search. References and queries are taken in locality order (near queries
-/// then share most candidates, whose rows stay in cache). Per query block: bounds
-/// |Pq - Pr|^2 + (|Rq| - |Rr|)^2 from a float product over the p axes (its rounding covered
-/// by a tolerance); the keff rows of smallest bound measured exactly give an upper bound on
-/// the k-th distance; then every row whose bound is below the running k-th exact distance is
-/// measured. Bounds are swept in chunks of 64 with each chunk's minimum, so the two sweeps
-/// that follow the bound computation skip most chunks with one comparison. Exact distances
-/// are the same function of the same rows as in knn_blocked and ties break on the original
-/// index, so both paths return identical neighbours.
+/// The projected search's reference side (built once, see knn_projected).
 struct ProjectedIndex {
   Projection pr;
   std::vector<Index> order;  // reference rows in locality order
@@ -473,6 +476,15 @@ inline ProjectedIndex build_projected(const RowMatrix<double>& ref, Projection p
   return ix;
 }
 
+/// The projected search. References and queries are taken in locality order (near queries
+/// then share most candidates, whose rows stay in cache). Per query block: bounds
+/// |Pq - Pr|^2 + (|Rq| - |Rr|)^2 from a float product over the p axes (its rounding covered
+/// by a tolerance); the keff rows of smallest bound measured exactly give an upper bound on
+/// the k-th distance; then every row whose bound is below the running k-th exact distance is
+/// measured. Bounds are swept in chunks of 64 with each chunk's minimum, so the two sweeps
+/// that follow the bound computation skip most chunks with one comparison. Exact distances
+/// are the same function of the same rows as in knn_blocked and ties break on the original
+/// index, so both paths return identical neighbours.
 template <class T>
 void knn_projected(const ProjectedIndex& ix, MatrixView<T> Q, Index keff, bool exclude_self, int n_threads,
                    Neighbors& out) {
@@ -606,8 +618,9 @@ CUSTMINE_NEIGHBORS_INLINE NeighborIndex::NeighborIndex(const RowMatrix<double>& 
   const Index n = st->n, d = st->d, keff = std::min(k, n);
   // The rival the projection must beat, per query-reference pair (units of plan_projection):
   // the plain product, or the k-d tree's rows visited by 32 sample queries at about
-  // 9 (d + 20) units per row (measured: 15 ns per row on shuttle, 9 columns).
-  double rival = static_cast<double>(d) + 8.0;
+  // 9 (d + 20) units per row (measured: 15 ns per row on shuttle, 9 columns); none when the
+  // tree stays without asking.
+  std::optional<double> rival = static_cast<double>(d) + 8.0;
   if (method == Method::kd_tree || (method == Method::automatic && d <= 15)) {
     st->method = Method::kd_tree;
     st->tree.emplace(ref);
@@ -620,12 +633,12 @@ CUSTMINE_NEIGHBORS_INLINE NeighborIndex::NeighborIndex(const RowMatrix<double>& 
       for (Index i = 0; i < 32; ++i) rows += static_cast<double>(st->tree->query(ref.row(i * n / 32).data(), keff, heap));
       rival = 0.6 * rows / 32.0 * 9.0 * (static_cast<double>(d) + 20.0) / static_cast<double>(n);
     } else {
-      rival = 0;  // no projection
+      rival.reset();
     }
   }
 #ifndef CUSTMINE_HEADER_ONLY
   detail::Projection pr;
-  if (method == Method::automatic && rival > 0) pr = detail::plan_projection(ref, keff, n_threads, rival);
+  if (method == Method::automatic && rival) pr = detail::plan_projection(ref, keff, n_threads, *rival);
   else if (method == Method::projected && d >= 2 && detail::float_safe(ref))
     pr = detail::principal_axes(ref, std::min<Index>(24, d / 2));  // as asked
   if (pr.p > 0) {
@@ -675,9 +688,7 @@ Neighbors NeighborIndex::search(const RowMatrix<double>& ref, MatrixView<T> Q, I
   }
 #ifndef CUSTMINE_HEADER_ONLY
   if (const auto& pj = state_->projected) {
-    const bool float_safe = exclude_self ||
-        (Q.template cast<double>().rowwise() - pj->pr.mean.transpose()).rowwise().squaredNorm().maxCoeff() <= detail::kFloatSafeNorm2;
-    if (float_safe) {
+    if (exclude_self || detail::max_centered_norm2(Q, pj->pr.mean) <= detail::kFloatSafeNorm2) {
       detail::knn_projected(*pj, Q, keff, exclude_self, n_threads, out);
       return out;
     }
