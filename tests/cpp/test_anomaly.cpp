@@ -311,6 +311,11 @@ TEST(AnomalyNeighborIndex, IsotropicDataUsesAllAxesAndBadCalls) {
   EXPECT_THROW((void)ix.search<double>(X, gaussian(10, 39, 1), 3, false, 1), ShapeError);
   EXPECT_THROW((void)ix.search<double>(X, X, 3000, true, 1), InvalidArgument);
   EXPECT_THROW((void)NeighborIndex().search<double>(X, X, 3, false, 1), InvalidArgument);
+  EXPECT_THROW(NeighborIndex(RowMatrix<double>(0, 4), 3, 1), InvalidArgument);
+  RowMatrix<double> bad = gaussian(50, 4, 2);
+  bad(7, 2) = std::numeric_limits<double>::quiet_NaN();
+  for (auto method : {NeighborIndex::Method::automatic, NeighborIndex::Method::projected})
+    EXPECT_THROW(NeighborIndex(bad, 3, 1, method), InvalidArgument);
 }
 
 TEST(AnomalyNeighborIndex, BoundKernelsNeverExceedTheDistance) {

@@ -612,6 +612,9 @@ struct NeighborIndexState {
 }  // namespace detail
 
 CUSTMINE_NEIGHBORS_INLINE NeighborIndex::NeighborIndex(const RowMatrix<double>& ref, Index k, int n_threads, Method method) {
+  require(ref.rows() >= 1 && ref.cols() >= 1, "NeighborIndex", "reference rows must be non-empty, got ", ref.rows(),
+          " x ", ref.cols());
+  require(ref.allFinite(), "NeighborIndex", "reference rows must be finite (no NaN or infinity)");
   auto st = std::make_shared<detail::NeighborIndexState>();
   st->n = ref.rows();
   st->d = ref.cols();
