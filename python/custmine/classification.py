@@ -115,9 +115,11 @@ class LogisticRegression(_ClassifierBase):
     l1_ratio : float, default=0.5
         Elastic-net mixing in [0, 1] (used by ``penalty="elasticnet"`` only).
     solver : {"auto", "newton-cholesky", "lbfgs", "cd"}, default="auto"
-        ``auto``: for smooth penalties L-BFGS for up to 10 iterations, then Newton-Cholesky
-        from there if not yet converged (L-BFGS throughout when the number of parameters
-        exceeds 1000); coordinate descent (``cd``) for ``l1`` / ``elasticnet``.
+        ``auto``: for smooth penalties L-BFGS while its rate of convergence (read from the
+        gradient norms, so the choice is deterministic) beats the predicted cost of finishing
+        with Newton-Cholesky, then Newton-Cholesky from there (L-BFGS throughout when the
+        number of parameters exceeds 1000); coordinate descent (``cd``) for ``l1`` /
+        ``elasticnet``.
     fit_intercept : bool, default=True
     class_weight : dict, "balanced" or None
         Multiplies the sample weights of each class (``balanced``: n / (k * count)).

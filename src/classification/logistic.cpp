@@ -7,6 +7,7 @@
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <limits>
 
 #include "custmine/core/blas.hpp"
@@ -41,8 +42,16 @@ struct Problem {
 
 using ThetaMap = Eigen::Map<const RowMatrix<double>>;
 
+/// Per-thread buffers of a pass, sized once per pass: allocated per 1024-row chunk, the
+/// Hessian's (p+1)-column copies sit above malloc's mmap threshold and page-fault every time.
+struct Scratch {
+  RowMatrix<double> Z, Xt, Xc;
+};
+
+constexpr Index kChunk = 1024;
+
 /// Fixed row blocks (set by n and the accumulator size only) so that reductions do not
-/// depend on the thread count; within a block rows go in chunks of 1024.
+/// depend on the thread count; within a block rows go in chunks of kChunk.
 template <class Acc, class Init, class Body>
 Acc block_reduce(Index n, int threads, std::size_t acc_doubles, Init init, Body body) {
   const Index by_rows = std::max<Index>(1, n / 4096);
@@ -51,24 +60,41 @@ Acc block_reduce(Index n, int threads, std::size_t acc_doubles, Init init, Body 
   std::vector<Acc> acc;
   acc.reserve(blocks);
   for (Index b = 0; b < blocks; ++b) acc.push_back(init());
-  parallel_for(blocks, threads, [&](Index b, int) {
+  std::vector<Scratch> scratch(static_cast<std::size_t>(std::max(threads, 1)));
+  parallel_for(blocks, threads, [&](Index b, int t) {
     const Index lo = n * b / blocks, hi = n * (b + 1) / blocks;
-    for (Index c = lo; c < hi; c += 1024) body(c, std::min(hi, c + 1024), acc[b]);
+    for (Index c = lo; c < hi; c += kChunk) body(c, std::min(hi, c + kChunk), acc[b], scratch[t]);
   });
   for (Index b = 1; b < blocks; ++b) acc[0] += acc[b];
   return std::move(acc[0]);
 }
 
-/// Linear scores Z (m x ke) for rows [b, e).
-RowMatrix<double> scores(const Problem& P, const ThetaMap& T, Index b, Index e) {
-  RowMatrix<double> Z = P.X.middleRows(b, e - b) * T.leftCols(P.p).transpose();
+/// A buffer of at least kChunk x cols, reused across chunks; returns its top m rows.
+auto chunk_buffer(RowMatrix<double>& buf, Index m, Index cols) {
+  if (buf.rows() < std::max(m, kChunk) || buf.cols() != cols) buf.resize(std::max(m, kChunk), cols);
+  return buf.topRows(m);
+}
+
+/// Linear scores Z (m x ke) = X[b, e) T^T (+ intercepts), into Z.
+template <class Out>
+void scores_into(const Problem& P, const ThetaMap& T, Index b, Index e, Out&& Z) {
+  const auto Xb = P.X.middleRows(b, e - b);
+  // Through the BLAS seam: Eigen's products are SSE2 only in a baseline build.
+  if (P.ke == 1) blas::gemv(1.0, blas::view(Xb), false, T.data(), 0.0, Z.data());
+  else blas::gemm(1.0, blas::view(Xb), false, blas::view(T.leftCols(P.p)), true, 0.0, blas::mut_view(Z));
   if (P.fi) Z.rowwise() += T.col(P.p).transpose();
+}
+
+RowMatrix<double> scores(const Problem& P, const ThetaMap& T, Index b, Index e) {
+  RowMatrix<double> Z(e - b, P.ke);
+  scores_into(P, T, b, e, Z);
   return Z;
 }
 
 /// Turns scores into probabilities in place (ke = 1: positive-class probability);
 /// returns the weighted loss of the rows.
-double probabilities(const Problem& P, RowMatrix<double>& Z, Index b) {
+template <class ZMat>
+double probabilities(const Problem& P, ZMat&& Z, Index b) {
   double loss = 0;
   const Index m = Z.rows();
   if (P.ke == 1) {
@@ -95,25 +121,102 @@ double probabilities(const Problem& P, RowMatrix<double>& Z, Index b) {
   return loss;
 }
 
-struct GradAcc {
+/// What one pass over the rows accumulates: the weighted loss, its gradient and, when the
+/// Hessian is wanted, its lower triangle.
+struct PassAcc {
   double loss = 0;
   VectorXd g;
-  GradAcc& operator+=(const GradAcc& o) {
+  MatrixXd H;  // empty when the pass does not build the Hessian
+  PassAcc& operator+=(const PassAcc& o) {
     loss += o.loss;
     g += o.g;
+    if (H.size() != 0) H += o.H;
     return *this;
   }
 };
 
-/// Smooth part of the objective and its gradient.
-double value_grad(const Problem& P, const VectorXd& theta, VectorXd& grad) {
+/// Adds the chunk's Hessian (rows [b, e), probabilities in Z) to the lower triangle of H.
+template <class ZMat>
+void add_hessian(const Problem& P, const ZMat& Z, Index b, Index e, Scratch& w, MatrixXd& H) {
+  const Index m = e - b;
+  const auto Xb = P.X.middleRows(b, m);
+  if (P.ke == 1) {
+    // sqrt(h_i) [x_i, 1] row by row into one buffer, then H += Xs^T Xs.
+    auto Xs = chunk_buffer(w.Xt, m, P.cols);
+    for (Index i = 0; i < m; ++i) {
+      const double pi = Z(i, 0), h = std::sqrt(P.s[b + i] * pi * (1.0 - pi));
+      Xs.row(i).head(P.p) = h * Xb.row(i);
+      if (P.fi) Xs(i, P.p) = h;
+    }
+    blas::syrk_t(1.0, blas::view(Xs), 1.0, blas::mut_view(H));
+    return;
+  }
+  auto Xt = chunk_buffer(w.Xt, m, P.cols);  // row-major like X: a contiguous copy
+  Xt.leftCols(P.p) = Xb;
+  if (P.fi) Xt.col(P.p).setOnes();
+  auto Xc = chunk_buffer(w.Xc, m, P.cols);
+  for (Index k = 0; k < P.ke; ++k) {
+    for (Index l = 0; l <= k; ++l) {
+      for (Index i = 0; i < m; ++i)
+        Xc.row(i) = (P.s[b + i] * Z(i, k) * ((k == l ? 1.0 : 0.0) - Z(i, l))) * Xt.row(i);
+      blas::gemm(1.0, blas::view(Xt), true, blas::view(Xc), false, 1.0,
+                 blas::mut_view(H.block(k * P.cols, l * P.cols, P.cols, P.cols)));
+    }
+  }
+}
+
+/// Binary loss, gradient and (when want_h) Hessian of rows [b, e) in one sweep: each row is
+/// read from memory once and its dot product and gradient update done while it is in L1 (a
+/// pass is bound by reading X; two BLAS products read it twice). glibc's exp and log1p
+/// (FMA variants) beat Eigen's SSE2 vector versions here.
+void binary_chunk(const Problem& P, const double* theta, Index b, Index e, PassAcc& a, Scratch& w, bool want_h) {
+  const Index m = e - b, p = P.p;
+  const Eigen::Map<const VectorXd> coef(theta, p);
+  const double b0 = P.fi ? theta[p] : 0.0;
+  auto g = a.g.head(p);
+  double loss = 0, gb = 0;
+  Eigen::Map<RowMatrix<double>> xs(want_h ? chunk_buffer(w.Xt, m, P.cols).data() : nullptr, want_h ? m : 0, P.cols);
+  for (Index i = 0; i < m; ++i) {
+    const auto x = P.X.row(b + i);
+    const double z = x.dot(coef) + b0, si = P.s[b + i];
+    const bool pos = P.y[b + i] == 1;
+    // softplus(z) = log(1 + e^z) and sigmoid(z) from one exponential (as probabilities()).
+    const double ez = std::exp(-std::abs(z));
+    loss += si * ((z > 0 ? z : 0.0) + std::log1p(ez) - (pos ? z : 0.0));
+    const double pr = z >= 0 ? 1.0 / (1.0 + ez) : ez / (1.0 + ez);
+    const double r = si * (pr - (pos ? 1.0 : 0.0));
+    g.noalias() += r * x.transpose();
+    gb += r;
+    if (want_h) {
+      // sqrt(h_i) [x_i, 1]: H += Xs^T Xs below.
+      const double h = std::sqrt(si * pr * (1.0 - pr));
+      xs.row(i).head(p) = h * x;
+      if (P.fi) xs(i, p) = h;
+    }
+  }
+  a.loss += loss;
+  if (P.fi) a.g(p) += gb;
+  if (want_h) blas::syrk_t(1.0, blas::view(xs), 1.0, blas::mut_view(a.H));
+}
+
+/// One pass at theta: returns the smooth part of the objective, sets its gradient and, when
+/// hess is given, its Hessian (d x d) at the same point (Newton reads the rows once per step).
+double evaluate(const Problem& P, const VectorXd& theta, VectorXd& grad, MatrixXd* hess = nullptr) {
   const ThetaMap T(theta.data(), P.ke, P.cols);
-  auto acc = block_reduce<GradAcc>(
-      P.n, P.threads, static_cast<std::size_t>(P.d()), [&] { return GradAcc{0, VectorXd::Zero(P.d())}; },
-      [&](Index b, Index e, GradAcc& a) {
-        RowMatrix<double> Z = scores(P, T, b, e);
+  const Index d = P.d();
+  const bool want_h = hess != nullptr;
+  const auto acc_doubles = static_cast<std::size_t>(d + (want_h ? d * d : 0));
+  auto acc = block_reduce<PassAcc>(
+      P.n, P.threads, acc_doubles,
+      [&] { return PassAcc{0, VectorXd::Zero(d), want_h ? MatrixXd::Zero(d, d) : MatrixXd()}; },
+      [&](Index b, Index e, PassAcc& a, Scratch& w) {
+        if (P.ke == 1) return binary_chunk(P, theta.data(), b, e, a, w, want_h);
+        const Index m = e - b;
+        auto Z = chunk_buffer(w.Z, m, P.ke);
+        scores_into(P, T, b, e, Z);
         a.loss += probabilities(P, Z, b);
-        for (Index i = 0; i < Z.rows(); ++i) {
+        if (want_h) add_hessian(P, Z, b, e, w, a.H);
+        for (Index i = 0; i < m; ++i) {
           const double si = P.s[b + i];
           if (P.ke == 1) {
             Z(i, 0) = si * (Z(i, 0) - (P.y[b + i] == 1 ? 1.0 : 0.0));
@@ -122,8 +225,10 @@ double value_grad(const Problem& P, const VectorXd& theta, VectorXd& grad) {
             Z.row(i) *= si;
           }
         }
+        const auto Xb = P.X.middleRows(b, m);
         Eigen::Map<RowMatrix<double>> G(a.g.data(), P.ke, P.cols);
-        G.leftCols(P.p).noalias() += Z.transpose() * P.X.middleRows(b, e - b);
+        if (P.ke == 1) blas::gemv(1.0, blas::view(Xb), true, Z.data(), 1.0, a.g.data());
+        else blas::gemm(1.0, blas::view(Z), true, blas::view(Xb), false, 1.0, blas::mut_view(G.leftCols(P.p)));
         if (P.fi) G.col(P.p) += Z.colwise().sum().transpose();
       });
   grad = std::move(acc.g);
@@ -134,42 +239,23 @@ double value_grad(const Problem& P, const VectorXd& theta, VectorXd& grad) {
     f += 0.5 * l2 * T.leftCols(P.p).squaredNorm();
     G.leftCols(P.p) += l2 * T.leftCols(P.p);
   }
+  if (want_h) {
+    MatrixXd& H = *hess;
+    H = acc.H.selfadjointView<Eigen::Lower>();
+    for (Index k = 0; k < P.ke; ++k)
+      for (Index j = 0; j < P.p; ++j) H(k * P.cols + j, k * P.cols + j) += l2;
+  }
   return f;
 }
 
+/// Smooth part of the objective and its gradient.
+double value_grad(const Problem& P, const VectorXd& theta, VectorXd& grad) { return evaluate(P, theta, grad); }
+
 /// Hessian of the smooth part (d x d).
 MatrixXd hessian(const Problem& P, const VectorXd& theta) {
-  const ThetaMap T(theta.data(), P.ke, P.cols);
-  const Index d = P.d();
-  MatrixXd H = block_reduce<MatrixXd>(
-      P.n, P.threads, static_cast<std::size_t>(d * d), [&] { return MatrixXd::Zero(d, d); },
-      [&](Index b, Index e, MatrixXd& H) {
-        RowMatrix<double> Z = scores(P, T, b, e);
-        probabilities(P, Z, b);
-        const Index m = e - b;
-        RowMatrix<double> Xt(m, P.cols);  // row-major like X: a contiguous copy
-        Xt.leftCols(P.p) = P.X.middleRows(b, m);
-        if (P.fi) Xt.col(P.p).setOnes();
-        VectorXd sw = Eigen::Map<const VectorXd>(P.s.data() + b, m);
-        if (P.ke == 1) {
-          VectorXd h = (sw.array() * Z.col(0).array() * (1.0 - Z.col(0).array())).sqrt();
-          RowMatrix<double> Xs = h.asDiagonal() * Xt;
-          blas::syrk_t(1.0, blas::view(Xs), 1.0, blas::mut_view(H));
-          return;
-        }
-        for (Index k = 0; k < P.ke; ++k) {
-          for (Index l = 0; l <= k; ++l) {
-            VectorXd c = sw.array() * Z.col(k).array() * ((k == l ? 1.0 : 0.0) - Z.col(l).array());
-            RowMatrix<double> Xc = c.asDiagonal() * Xt;
-            blas::gemm(1.0, blas::view(Xt), true, blas::view(Xc), false, 1.0,
-                       blas::mut_view(H.block(k * P.cols, l * P.cols, P.cols, P.cols)));
-          }
-        }
-      });
-  H = H.selfadjointView<Eigen::Lower>();
-  const double l2 = P.lambda * (1.0 - P.alpha);
-  for (Index k = 0; k < P.ke; ++k)
-    for (Index j = 0; j < P.p; ++j) H(k * P.cols + j, k * P.cols + j) += l2;
+  VectorXd g;
+  MatrixXd H;
+  evaluate(P, theta, g, &H);
   return H;
 }
 
@@ -186,32 +272,42 @@ bool no_progress(double f_old, double f_new) {
 SolveResult newton(const Problem& P, VectorXd& theta, double tol, int max_iter) {
   SolveResult r;
   VectorXd g, g_new, trial;
-  double f = value_grad(P, theta, g);
+  MatrixXd H, H_new;
+  // Each trial point is evaluated with its Hessian in the same pass (accepted steps need it
+  // next), except where quadratic convergence predicts that the trial ends the fit.
+  double f = evaluate(P, theta, g, &H);
+  bool have_h = true;
+  double rate = -1;  // last |g_k+1| / |g_k|^2 of a full step; < 0 while unknown
   for (r.iters = 0; r.iters < max_iter; ++r.iters) {
     r.grad_norm = g.cwiseAbs().maxCoeff();
     if (r.grad_norm <= tol) break;
     Interrupt::check("LogisticRegression::fit");
-    MatrixXd H = hessian(P, theta);
+    if (!have_h) f = evaluate(P, theta, g, &H);
     // A tiny ridge keeps the solve defined on directions the loss cannot see (the common
     // shift of multinomial intercepts, collinear columns without a penalty).
     H.diagonal().array() += 1e-12 * (1.0 + H.diagonal().cwiseAbs().maxCoeff());
     VectorXd step = -H.ldlt().solve(g);
     double slope = g.dot(step);
     if (!step.allFinite() || slope >= 0) step = -g, slope = -g.squaredNorm();
+    const double gn = r.grad_norm;
+    const bool last = rate >= 0 && rate * gn * gn <= tol;
     double t = 1.0, f_new = 0;
     for (; t > 1e-12; t *= 0.5) {
       trial = theta + t * step;
-      f_new = value_grad(P, trial, g_new);
+      f_new = evaluate(P, trial, g_new, last ? nullptr : &H_new);
       if (f_new <= f + 1e-4 * t * slope) break;
       // Near the optimum the decrease falls below the rounding of f: accept a step that
       // does not raise f beyond rounding and shrinks the gradient.
       if (f_new <= f + 4 * std::numeric_limits<double>::epsilon() * std::abs(f) &&
-          g_new.cwiseAbs().maxCoeff() < g.cwiseAbs().maxCoeff())
+          g_new.cwiseAbs().maxCoeff() < gn)
         break;
     }
     if (t <= 1e-12) break;
     theta.swap(trial);
     g.swap(g_new);
+    if (!last) H.swap(H_new);
+    have_h = !last;
+    rate = t == 1.0 ? g.cwiseAbs().maxCoeff() / (gn * gn) : -1;
     const bool stalled = no_progress(f, f_new);
     f = f_new;
     if (stalled) {
@@ -226,16 +322,22 @@ SolveResult newton(const Problem& P, VectorXd& theta, double tol, int max_iter) 
   return r;
 }
 
-SolveResult lbfgs(const Problem& P, VectorXd& theta, double tol, int max_iter) {
+/// give_up(history of the largest gradient entry, one per iterate) may end the run early,
+/// unconverged, for the caller to finish with another method.
+SolveResult lbfgs(const Problem& P, VectorXd& theta, double tol, int max_iter,
+                  const std::function<bool(const std::vector<double>&)>& give_up = {}) {
   constexpr int kMemory = 10;
   SolveResult r;
   std::deque<VectorXd> S, Y;
   std::deque<double> rho;
+  std::vector<double> history;
   VectorXd g, g_new, trial;
   double f = value_grad(P, theta, g);
   for (r.iters = 0; r.iters < max_iter; ++r.iters) {
     r.grad_norm = g.cwiseAbs().maxCoeff();
     if (r.grad_norm <= tol) break;
+    history.push_back(r.grad_norm);
+    if (give_up && give_up(history)) break;
     Interrupt::check("LogisticRegression::fit");
     // Two-loop recursion.
     VectorXd q = g;
@@ -508,13 +610,24 @@ LogisticRegression& LogisticRegression::fit(MatrixView<double> X, std::span<cons
   SolveResult r;
   if (solver == LogisticSolver::Auto && P.alpha == 0) {
     // L-BFGS first: on well-conditioned data it converges in a few cheap O(n d) passes.
-    // If it has not converged after a few iterations (ill-conditioned designs such as
-    // one-hot blocks) finish with Newton from where it stopped, whose O(n d^2) Hessian
-    // pays off there. Above d = 1000 the Hessian is too large: L-BFGS throughout.
-    const int warm = P.d() <= 1000 ? std::min(params_.max_iter, 10) : params_.max_iter;
-    r = lbfgs(P, theta, params_.tol, warm);
+    // Where it converges slowly (ill-conditioned designs such as one-hot blocks) finish with
+    // Newton from where it stopped, whose O(n d^2) Hessian pays off there: once L-BFGS's
+    // rate over its last three steps predicts more passes than Newton's rest would cost
+    // (about four steps of a pass plus a Hessian, n d^2 / 2 compute-bound multiply-adds
+    // against a memory-bound pass's n d: about d / 16 passes). Deterministic: the rule reads
+    // gradient norms, never clocks. Above d = 1000 the Hessian is too large: L-BFGS throughout.
+    const bool may_switch = P.d() <= 1000;
+    const double newton_passes = 4.0 * (1.0 + static_cast<double>(P.d()) / 16.0);
+    const double tol = params_.tol;
+    auto slow = [&](const std::vector<double>& gn) {
+      const std::size_t k = gn.size() - 1;
+      if (!may_switch || k < 3) return false;
+      const double rate = std::pow(gn[k] / gn[k - 3], 1.0 / 3.0);
+      return !(rate < 1) || 1.2 * std::log(tol / gn[k]) / std::log(rate) > newton_passes;
+    };
+    r = lbfgs(P, theta, params_.tol, params_.max_iter, slow);
     solver = LogisticSolver::Lbfgs;
-    if (!(r.grad_norm <= params_.tol) && r.iters < params_.max_iter && P.d() <= 1000) {
+    if (!(r.grad_norm <= params_.tol) && r.iters < params_.max_iter && may_switch) {
       const int used = r.iters;
       r = newton(P, theta, params_.tol, params_.max_iter - used);
       r.iters += used;

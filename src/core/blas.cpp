@@ -14,6 +14,9 @@ void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
             const double* beta, double* c, const int* ldc);
+void dgemv_(const char* trans, const int* m, const int* n, const double* alpha, const double* a,
+            const int* lda, const double* x, const int* incx, const double* beta, double* y,
+            const int* incy);
 }
 #endif
 
@@ -114,6 +117,30 @@ void gemm(double alpha, ConstMat A, bool trans_a, ConstMat B, bool trans_b, doub
     // Row-major C is stored as C^T = op(B)^T op(A)^T.
     gemm_storage(alpha, B, !sb, A, !sa, beta, C.data, n, m, C.ld);
   }
+}
+
+void gemv(double alpha, ConstMat A, bool trans, const double* x, double beta, double* y) {
+  const Index m = trans ? A.cols : A.rows, k = trans ? A.rows : A.cols;
+  if (m == 0) return;
+  // On the storage: op(A) = storage^T when exactly one of (transposed, row-major) holds.
+  const bool st = trans != A.row_major;
+#ifdef CUSTMINE_HAVE_BLAS
+  if (k > 0) {
+    const int sr = to_int(srows(A)), sc = to_int(scols(A)), lda = to_int(std::max<Index>(A.ld, 1));
+    const int one = 1;
+    const char t = st ? 'T' : 'N';
+    dgemv_(&t, &sr, &sc, &alpha, A.data, &lda, x, &one, &beta, y, &one);
+    return;
+  }
+#endif
+  Eigen::Map<Eigen::VectorXd> out(y, m);
+  if (beta == 0.0) out.setZero();
+  else if (beta != 1.0) out *= beta;
+  if (k == 0) return;
+  const Eigen::Map<const Eigen::VectorXd> in(x, k);
+  const ColMap a = storage(A);
+  if (st) out.noalias() += alpha * (a.transpose() * in);
+  else out.noalias() += alpha * (a * in);
 }
 
 }  // namespace custmine::blas

@@ -3,6 +3,7 @@
 // test_blas_eigen with src/core/blas.cpp compiled without one, so both paths are checked.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <thread>
 
 #include "custmine/core/blas.hpp"
@@ -89,6 +90,29 @@ TEST(Blas, SyrkLowerTriangleMatchesEigen) {
   custmine::blas::syrk_t(1.0, custmine::blas::view(E), 0.0, custmine::blas::mut_view(C));
   EXPECT_EQ(C.triangularView<Eigen::StrictlyLower>().toDenseMatrix().cwiseAbs().sum(), 0.0);
   EXPECT_EQ(C.diagonal().cwiseAbs().sum(), 0.0);
+}
+
+TEST(Blas, GemvMatchesEigenForEveryLayout) {
+  using custmine::RowMatrix;
+  const Eigen::MatrixXd A0 = Eigen::MatrixXd::Random(13, 7);
+  const Eigen::VectorXd x7 = Eigen::VectorXd::Random(7), x13 = Eigen::VectorXd::Random(13);
+  const Eigen::VectorXd y13 = Eigen::VectorXd::Random(13), y7 = Eigen::VectorXd::Random(7);
+  for (int rm = 0; rm < 2; ++rm)
+    for (int trans = 0; trans < 2; ++trans)
+      for (const double beta : {0.0, 1.0, -0.5}) {
+        RowMatrix<double> ra = RowMatrix<double>::Zero(20, 12);
+        Eigen::MatrixXd ca = Eigen::MatrixXd::Zero(20, 12);
+        ra.block(3, 2, 13, 7) = A0;
+        ca.block(3, 2, 13, 7) = A0;
+        const auto va = rm ? custmine::blas::view(ra.block(3, 2, 13, 7)) : custmine::blas::view(ca.block(3, 2, 13, 7));
+        Eigen::VectorXd y = trans ? y7 : y13;
+        // beta = 0 must ignore what y held (BLAS semantics), even NaN.
+        if (beta == 0.0) y.setConstant(std::numeric_limits<double>::quiet_NaN());
+        const Eigen::VectorXd expect = trans ? Eigen::VectorXd(1.5 * A0.transpose() * x13 + beta * y7)
+                                             : Eigen::VectorXd(1.5 * A0 * x7 + beta * y13);
+        custmine::blas::gemv(1.5, va, trans, trans ? x13.data() : x7.data(), beta, y.data());
+        EXPECT_LT((y - expect).cwiseAbs().maxCoeff(), 1e-12) << rm << trans << beta;
+      }
 }
 
 // custmine calls the BLAS from several threads at once (one block each): the library it was

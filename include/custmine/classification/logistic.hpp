@@ -19,8 +19,10 @@
 //   (Friedman, Hastie & Tibshirani 2010, "Regularization paths for GLMs via coordinate
 //   descent", J. Stat. Softw. 33(1)); multinomial fits cycle over classes (partial Newton).
 //   O(n p) per sweep.
-// Auto: L-BFGS for up to 10 iterations (enough on well-conditioned data), then Newton
-// from that point when not converged (ill-conditioned one-hot designs); CD for l1.
+// Auto: L-BFGS while its observed rate beats what Newton's remaining steps would cost
+// (well-conditioned data converge in a few passes), then Newton from that point
+// (ill-conditioned one-hot designs); CD for l1. Newton evaluates loss, gradient and Hessian
+// in one pass over X, and skips the Hessian where quadratic convergence predicts the fit ends.
 // Convergence: the largest absolute (sub)gradient of f is at most tol, the same test
 // scikit-learn's lbfgs and newton-cholesky apply to the same scaled objective.
 //
