@@ -135,24 +135,15 @@ struct PassAcc {
   }
 };
 
-/// Adds the chunk's Hessian (rows [b, e), probabilities in Z) to the lower triangle of H.
+/// Adds the multinomial Hessian of rows [b, e) (probabilities in Z) to the lower triangle of
+/// H: block (k, l) is X~^T diag(s p_k (delta_kl - p_l)) X~. (Forming it instead as the
+/// diagonal blocks less B^T B, B's row sqrt(s) (p kron x~), one wide rank update, measured
+/// slower: 1.66 s against 1.55 s for 200,000 x 30, five classes.)
 template <class ZMat>
-void add_hessian(const Problem& P, const ZMat& Z, Index b, Index e, Scratch& w, MatrixXd& H) {
+void add_multinomial_hessian(const Problem& P, const ZMat& Z, Index b, Index e, Scratch& w, MatrixXd& H) {
   const Index m = e - b;
-  const auto Xb = P.X.middleRows(b, m);
-  if (P.ke == 1) {
-    // sqrt(h_i) [x_i, 1] row by row into one buffer, then H += Xs^T Xs.
-    auto Xs = chunk_buffer(w.Xt, m, P.cols);
-    for (Index i = 0; i < m; ++i) {
-      const double pi = Z(i, 0), h = std::sqrt(P.s[b + i] * pi * (1.0 - pi));
-      Xs.row(i).head(P.p) = h * Xb.row(i);
-      if (P.fi) Xs(i, P.p) = h;
-    }
-    blas::syrk_t(1.0, blas::view(Xs), 1.0, blas::mut_view(H));
-    return;
-  }
   auto Xt = chunk_buffer(w.Xt, m, P.cols);  // row-major like X: a contiguous copy
-  Xt.leftCols(P.p) = Xb;
+  Xt.leftCols(P.p) = P.X.middleRows(b, m);
   if (P.fi) Xt.col(P.p).setOnes();
   auto Xc = chunk_buffer(w.Xc, m, P.cols);
   for (Index k = 0; k < P.ke; ++k) {
@@ -215,7 +206,7 @@ double evaluate(const Problem& P, const VectorXd& theta, VectorXd& grad, MatrixX
         auto Z = chunk_buffer(w.Z, m, P.ke);
         scores_into(P, T, b, e, Z);
         a.loss += probabilities(P, Z, b);
-        if (want_h) add_hessian(P, Z, b, e, w, a.H);
+        if (want_h) add_multinomial_hessian(P, Z, b, e, w, a.H);
         for (Index i = 0; i < m; ++i) {
           const double si = P.s[b + i];
           if (P.ke == 1) {
@@ -612,7 +603,9 @@ LogisticRegression& LogisticRegression::fit(MatrixView<double> X, std::span<cons
     // L-BFGS first: on well-conditioned data it converges in a few cheap O(n d) passes.
     // Where it converges slowly (ill-conditioned designs such as one-hot blocks) finish with
     // Newton from where it stopped, whose O(n d^2) Hessian pays off there: once L-BFGS's
-    // rate over its last three steps predicts more passes than Newton's rest would cost
+    // mean rate over its last (up to) eight steps, from the third on (its gradient norm is
+    // not monotone: a shorter window mistakes a plateau for a stall), predicts more passes
+    // than Newton's rest would cost
     // (about four steps of a pass plus a Hessian, n d^2 / 2 compute-bound multiply-adds
     // against a memory-bound pass's n d: about d / 16 passes). Deterministic: the rule reads
     // gradient norms, never clocks. Above d = 1000 the Hessian is too large: L-BFGS throughout.
@@ -622,7 +615,8 @@ LogisticRegression& LogisticRegression::fit(MatrixView<double> X, std::span<cons
     auto slow = [&](const std::vector<double>& gn) {
       const std::size_t k = gn.size() - 1;
       if (!may_switch || k < 3) return false;
-      const double rate = std::pow(gn[k] / gn[k - 3], 1.0 / 3.0);
+      const std::size_t w = std::min<std::size_t>(k, 8);
+      const double rate = std::pow(gn[k] / gn[k - w], 1.0 / static_cast<double>(w));
       return !(rate < 1) || 1.2 * std::log(tol / gn[k]) / std::log(rate) > newton_passes;
     };
     r = lbfgs(P, theta, params_.tol, params_.max_iter, slow);
