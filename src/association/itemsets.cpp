@@ -307,6 +307,80 @@ struct EclatWorker {
     return levels[d];
   }
 
+  /// The class of the first-level item i (sparse data): the later items' counts and tid-lists
+  /// from one projection of i's transactions instead of an intersection per later item
+  /// (occurrence deliver, as deliver() below, on the original transactions), and i's
+  /// projected database, which the deeper levels scan.
+  void project_first(const Recoded& r, const Vertical<Dense>& v, Item i, const std::vector<Item>& top_pos) {
+    Level& lvl = level(0);
+    lvl.arena.n = 0;
+    lvl.members.clear();
+    cnt.assign(static_cast<std::size_t>(r.k), 0);
+    const Item* ti = v.at(i);
+    const Index len = v.len(i);
+    // transactions are sorted by rank: walk back from the end down to i
+    const Item* items = r.tx.items.data();
+    const Index* toff = r.tx.offsets.data();
+    for (Index s = 0; s < len; ++s) {
+      prefetch_transaction(r.tx, ti, s, len);
+      const Item* first = items + toff[ti[s]];
+      for (const Item* e = items + toff[ti[s] + 1]; e-- != first && *e > i;) ++cnt[*e];
+    }
+    std::size_t total_len = 0;
+    for (int j = i + 1; j < r.k; ++j) {
+      if (cnt[j] < minc || top_pos[j] < 0) continue;
+      if (cnt[j] == r.support[i]) {
+        perfect.push_back(j);
+        continue;
+      }
+      lvl.members.push_back({j, total_len, cnt[j], cnt[j]});
+      total_len += static_cast<std::size_t>(cnt[j]);
+    }
+    lvl.arena.reserve_extra(total_len);
+    fill.resize(lvl.members.size());
+    for (std::size_t m = 0; m < lvl.members.size(); ++m) fill[m] = lvl.members[m].off;
+    if (member_of.empty()) member_of.resize(1);
+    auto& mo = member_of[0];
+    mo.assign(static_cast<std::size_t>(r.k), -1);
+    for (std::size_t m = 0; m < lvl.members.size(); ++m) mo[lvl.members[m].item] = static_cast<std::int32_t>(m);
+    // tid-lists by position in i's list; the projected database alongside
+    proj_off.resize(static_cast<std::size_t>(len) + 1);
+    proj_items.clear();
+    proj_off[0] = 0;
+    for (Index s = 0; s < len; ++s) {
+      prefetch_transaction(r.tx, ti, s, len);
+      const Item* first = items + toff[ti[s]];
+      for (const Item* e = items + toff[ti[s] + 1]; e-- != first && *e > i;)
+        if (mo[*e] >= 0) {
+          lvl.arena.data()[fill[mo[*e]]++] = static_cast<Item>(s);
+          proj_items.push_back(*e);
+        }
+      proj_off[static_cast<std::size_t>(s) + 1] = static_cast<Index>(proj_items.size());
+    }
+    lvl.arena.n = total_len;
+    for (const auto& m : lvl.members) mo[m.item] = -1;  // mine(0) maps depth 0 afresh
+  }
+
+  /// The class of first-level item top[q] (dense data): its bit-set and each later one's.
+  void intersect_first(const Vertical<Dense>& v, const std::vector<Item>& top, std::size_t q, Index support) {
+    Level& lvl = level(0);
+    lvl.arena.n = 0;
+    lvl.members.clear();
+    const Item i = top[q];
+    for (std::size_t qq = q + 1; qq < top.size(); ++qq) {
+      const Item j = top[qq];
+      lvl.arena.reserve_extra(v.words);
+      const Index c = and_bits(v.at(i), v.at(j), v.words, lvl.arena.data() + lvl.arena.n);
+      if (c < minc) continue;
+      if (c == support) {
+        perfect.push_back(j);
+        continue;
+      }
+      lvl.members.push_back({j, lvl.arena.n, v.words, c});
+      lvl.arena.n += v.words;
+    }
+  }
+
   /// Children of member `idx` of the class at depth d into depth d+1; returns the number
   /// of perfect extensions pushed onto `perfect`.
   std::size_t expand(std::size_t d, std::size_t idx) {
@@ -360,7 +434,8 @@ struct EclatWorker {
     const T* a = cur.arena.data() + mi.off;
     const auto& mo = member_of[d];
     const std::size_t nm = cur.members.size();
-    if (cnt.size() < nm) cnt.resize(nm), fill.resize(nm);
+    if (cnt.size() < nm) cnt.resize(nm);
+    if (fill.size() < nm) fill.resize(nm);
     std::fill(cnt.begin() + static_cast<std::ptrdiff_t>(idx) + 1, cnt.begin() + static_cast<std::ptrdiff_t>(nm), 0);
     const auto self = static_cast<std::int32_t>(idx);
     // projected transactions hold descending ranks and later members have higher ranks:
@@ -439,8 +514,6 @@ std::vector<Itemsets> eclat(const Recoded& r, const MiningParams& p, const std::
   std::vector<Itemsets> outs(top.size() + 1);
   const int threads = resolve_threads(p.n_threads);
   std::vector<EclatWorker<Dense>> workers(static_cast<std::size_t>(threads));
-  std::vector<std::vector<Index>> scratch(static_cast<std::size_t>(threads));
-  std::vector<std::vector<std::int32_t>> member_scratch(static_cast<std::size_t>(threads));
   for (auto& w : workers) {
     w.minc = p.min_count;
     w.max_len = p.max_len;
@@ -461,71 +534,11 @@ std::vector<Itemsets> eclat(const Recoded& r, const MiningParams& p, const std::
     w.prefix.clear();
     w.perfect = root_perfect;
     const Item i = top[q];
-    auto& lvl = w.level(0);
-    lvl.arena.n = 0;
-    lvl.members.clear();
-    // Class of {i}: items after i (more frequent). Sparse data: project the transactions
-    // of i once instead of intersecting i's list with every later item's list.
-    if constexpr (!Dense) {
-      auto& cnt = scratch[t];
-      cnt.assign(static_cast<std::size_t>(r.k), 0);
-      const Item* ti = v.at(i);
-      // transactions are sorted by rank: walk back from the end down to i
-      const Item* items = r.tx.items.data();
-      const Index* toff = r.tx.offsets.data();
-      for (Index s = 0; s < v.len(i); ++s) {
-        prefetch_transaction(r.tx, ti, s, v.len(i));
-        const Item* first = items + toff[ti[s]];
-        for (const Item* e = items + toff[ti[s] + 1]; e-- != first && *e > i;) ++cnt[*e];
-      }
-      std::size_t total_len = 0;
-      for (int j = i + 1; j < r.k; ++j) {
-        if (cnt[j] < p.min_count || top_pos[j] < 0) continue;
-        if (cnt[j] == r.support[i]) {
-          w.perfect.push_back(j);
-          continue;
-        }
-        lvl.members.push_back({j, total_len, cnt[j], cnt[j]});
-        total_len += static_cast<std::size_t>(cnt[j]);
-      }
-      lvl.arena.reserve_extra(total_len);
-      std::vector<std::size_t> fill(lvl.members.size());
-      for (std::size_t m = 0; m < lvl.members.size(); ++m) fill[m] = lvl.members[m].off;
-      auto& member_of = member_scratch[t];
-      member_of.assign(static_cast<std::size_t>(r.k), -1);
-      for (std::size_t m = 0; m < lvl.members.size(); ++m) member_of[lvl.members[m].item] = static_cast<std::int32_t>(m);
-      // tid-lists by position in i's list; the projected database alongside
-      w.proj_off.resize(static_cast<std::size_t>(v.len(i)) + 1);
-      w.proj_items.clear();
-      w.proj_off[0] = 0;
-      for (Index s = 0; s < v.len(i); ++s) {
-        prefetch_transaction(r.tx, ti, s, v.len(i));
-        const Item* first = items + toff[ti[s]];
-        for (const Item* e = items + toff[ti[s] + 1]; e-- != first && *e > i;)
-          if (member_of[*e] >= 0) {
-            lvl.arena.data()[fill[member_of[*e]]++] = static_cast<Item>(s);
-            w.proj_items.push_back(*e);
-          }
-        w.proj_off[static_cast<std::size_t>(s) + 1] = static_cast<Index>(w.proj_items.size());
-      }
-      lvl.arena.n = total_len;
-    } else {
-      for (std::size_t qq = q + 1; qq < top.size(); ++qq) {
-        const Item j = top[qq];
-        lvl.arena.reserve_extra(v.words);
-        const Index c = and_bits(v.at(i), v.at(j), v.words, lvl.arena.data() + lvl.arena.n);
-        if (c < p.min_count) continue;
-        if (c == r.support[i]) {
-          w.perfect.push_back(j);
-          continue;
-        }
-        lvl.members.push_back({j, lvl.arena.n, v.words, c});
-        lvl.arena.n += v.words;
-      }
-    }
+    if constexpr (Dense) w.intersect_first(v, top, q, r.support[i]);
+    else w.project_first(r, v, i, top_pos);
     w.prefix.push_back(i);
     sink.report(w.prefix, r.support[i], w.perfect);
-    if (!lvl.members.empty() && (p.max_len == 0 || p.max_len > 1)) w.mine(0);
+    if (!w.levels[0].members.empty() && (p.max_len == 0 || p.max_len > 1)) w.mine(0);
     sink.flush();
     outs[q + 1] = std::move(sink.out);
   });
