@@ -272,86 +272,217 @@ RunResult lloyd(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
   return r;
 }
 
+/// Cluster sums for the bound-based algorithms, kept per fixed row block and updated only for
+/// rows that change cluster, so an iteration reads X only where an assignment may change; the
+/// fixed blocks keep results independent of the thread count. Per block: sums of x - m (not
+/// x: added and taken away again as rows move, they keep their digits when the data sit far
+/// from the origin), weights, and counts of rows with positive weight (a weight sum left at
+/// a rounding residue by moves must not keep a cluster alive); cache-line padded.
+struct BlockSums {
+  Index k, p, stride;
+  std::vector<double> acc;
+  BlockSums(Index blocks, Index k_, Index p_)
+      : k(k_), p(p_), stride(((k_ * p_ + 2 * k_ + 7) / 8) * 8 + 8), acc(static_cast<std::size_t>(blocks * stride)) {}
+  double* block(Index b) { return acc.data() + b * stride; }
+  void clear() { std::fill(acc.begin(), acc.end(), 0.0); }
+  /// Moves row i from cluster `from` (-1: not counted yet) to `to` in block sums a.
+  void move(double* a, const Data& D, Index i, Index from, Index to) const {
+    const double w = D.weight(i);
+    const double* x = D.X.row(i).data();
+    const double* ref = D.ref.data();
+    if (from >= 0) {
+      double* s = a + from * p;
+      for (Index f = 0; f < p; ++f) s[f] -= w * (x[f] - ref[f]);
+      a[k * p + from] -= w;
+      if (w > 0) a[k * p + k + from] -= 1;
+    }
+    double* s = a + to * p;
+    for (Index f = 0; f < p; ++f) s[f] += w * (x[f] - ref[f]);
+    a[k * p + to] += w;
+    if (w > 0) a[k * p + k + to] += 1;
+  }
+  /// New centers from the sums, added in block order; false (next untouched for that
+  /// cluster) when a cluster has no row of positive weight left.
+  bool centers(const Data& D, RowMatrix<double>& next) const {
+    RowMatrix<double> S = RowMatrix<double>::Zero(k, p);
+    VectorXd W = VectorXd::Zero(k), N = VectorXd::Zero(k);
+    for (std::size_t off = 0; off < acc.size(); off += static_cast<std::size_t>(stride)) {
+      const double* a = acc.data() + off;
+      S += Eigen::Map<const RowMatrix<double>>(a, k, p);
+      W += Eigen::Map<const VectorXd>(a + k * p, k);
+      N += Eigen::Map<const VectorXd>(a + k * p + k, k);
+    }
+    next.resize(k, p);
+    bool all = true;
+    for (Index c = 0; c < k; ++c) {
+      if (!(N(c) > 0.5 && W(c) > 0)) all = false;
+      else next.row(c) = D.ref + S.row(c) / W(c);
+    }
+    return all;
+  }
+};
+
+/// Squared distance with four partial sums (a single running sum is a chain of dependent
+/// additions).
+double sq_dist(const double* x, const double* c, Index p) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  Index f = 0;
+  for (; f + 4 <= p; f += 4) {
+    const double d0 = x[f] - c[f], d1 = x[f + 1] - c[f + 1], d2 = x[f + 2] - c[f + 2], d3 = x[f + 3] - c[f + 3];
+    s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+  }
+  for (; f < p; ++f) {
+    const double d = x[f] - c[f];
+    s0 += d * d;
+  }
+  return (s0 + s1) + (s2 + s3);
+}
+
+/// Half the distance from each center to its nearest other center, and all pairwise
+/// distances when `pairs` is given.
+VectorXd half_gaps(const RowMatrix<double>& C, RowMatrix<double>* pairs = nullptr) {
+  const Index k = C.rows();
+  VectorXd half(k);
+  if (pairs != nullptr) pairs->resize(k, k);
+  for (Index a = 0; a < k; ++a) {
+    double m = std::numeric_limits<double>::infinity();
+    for (Index c = 0; c < k; ++c) {
+      const double dc = c == a ? 0.0 : std::sqrt(sq_dist(C.row(a).data(), C.row(c).data(), C.cols()));
+      if (pairs != nullptr) (*pairs)(a, c) = dc;
+      if (c != a) m = std::min(m, dc);
+    }
+    half(a) = 0.5 * m;
+  }
+  return half;
+}
+
+/// The largest float not above v (>= 0): a float copy that is still a lower bound.
+inline float float_below(double v) {
+  if (!(v > 0)) return 0.0f;
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, 0.0f);
+  return f;
+}
+
+/// Elkan's algorithm (Elkan 2003, "Using the triangle inequality to accelerate k-means"):
+/// per row an upper bound on the distance to its center and k lower bounds, one per center,
+/// held as floats rounded down (half the bytes; still lower bounds). The sweep that tests a
+/// row first moves its bounds by the centers' shifts (one read of them per iteration); a
+/// center is measured only when neither its bound nor half its distance to the row's center
+/// rules it out. Cluster sums as in Hamerly's (BlockSums). Same steps as Lloyd.
 RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs) {
-  const Index n = D.n(), k = C.rows();
+  const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
   RunResult r;
   std::vector<std::int32_t> labels(n);
-  VectorXd upper(n);
-  RowMatrix<double> lower(n, k);
-  // Exact distances to start.
-  {
-    const auto [Cc, csq] = expand_about(C, D.ref);
-    const Index chunks = (n + kChunk - 1) / kChunk;
-    parallel_for(chunks, D.threads, [&](Index c, int) {
-      const Index b = c * kChunk, e = std::min(n, b + kChunk);
-      const RowMatrix<double> G = D.X.middleRows(b, e - b) * Cc.transpose();
-      for (Index i = 0; i < e - b; ++i) {
-        Index best = 0;
-        for (Index j = 0; j < k; ++j) {
-          lower(b + i, j) = std::sqrt(std::max(0.0, D.xsq(b + i) + csq(j) - 2 * G(i, j)));
-          if (lower(b + i, j) < lower(b + i, best)) best = j;
+  std::vector<double> upper(static_cast<std::size_t>(n));
+  std::vector<float> lower(static_cast<std::size_t>(n * k));
+  BlockSums sums(B, k, p);
+  const double rel_err = static_cast<double>(p + 4) * std::numeric_limits<double>::epsilon();
+  std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
+  // Every distance from one product per chunk (start, and after an empty-cluster relocation).
+  auto full_pass = [&] {
+    sums.clear();
+    const Expanded E = expand_about(C, D.ref);
+    const VectorXd csq = E.Cc.rowwise().squaredNorm();
+    parallel_for(B, D.threads, [&](Index b, int t) {
+      RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
+      double* a = sums.block(b);
+      const Index lo = n * b / B, hi = n * (b + 1) / B;
+      for (Index s0 = lo; s0 < hi; s0 += kGemmRows) {
+        const Index m = std::min(hi, s0 + kGemmRows) - s0;
+        G.resize(m, k);
+        blas::gemm(1.0, blas::view(D.X.middleRows(s0, m)), false, blas::view(E.Cc), true, 0.0, blas::mut_view(G));
+        for (Index t2 = 0; t2 < m; ++t2) {
+          const Index i = s0 + t2;
+          float* L = lower.data() + i * k;
+          Index best = 0;
+          double bv = E.a(0) - 2 * G(t2, 0);
+          for (Index j = 0; j < k; ++j) {
+            const double v = E.a(j) - 2 * G(t2, j);
+            if (v < bv) bv = v, best = j;
+            L[j] = float_below(std::sqrt(std::max(0.0, D.xsq(i) + v - rel_err * (D.xsq(i) + csq(j)))));
+          }
+          upper[i] = std::sqrt(std::max(0.0, D.xsq(i) + bv) + rel_err * (D.xsq(i) + csq(best)));
+          labels[i] = static_cast<std::int32_t>(best);
+          sums.move(a, D, i, -1, best);
         }
-        labels[b + i] = static_cast<std::int32_t>(best);
-        upper(b + i) = lower(b + i, best);
       }
     });
-  }
-  auto dist = [&](Index i, Index c) { return (D.X.row(i) - C.row(c)).norm(); };
-  RowMatrix<double> cc(k, k);
-  VectorXd half_min(k);
-  std::vector<char> changed(n);
+  };
+  full_pass();
+  VectorXd shift(k);
+  RowMatrix<double> cc;
+  std::vector<char> changed(static_cast<std::size_t>(B));
   for (r.iters = 0; r.iters < max_iter;) {
     Interrupt::check("KMeans::fit");
-    if (r.iters > 0) {
-      for (Index a = 0; a < k; ++a)
-        for (Index b = 0; b < k; ++b) cc(a, b) = (C.row(a) - C.row(b)).norm();
-      for (Index a = 0; a < k; ++a) {
-        double m = std::numeric_limits<double>::infinity();
-        for (Index b = 0; b < k; ++b)
-          if (b != a) m = std::min(m, cc(a, b));
-        half_min(a) = 0.5 * m;
-      }
-      parallel_chunks(n, D.threads, [&](Index b, Index e, int) {
-        for (Index i = b; i < e; ++i) {
-          Index a = labels[i];
-          double u = upper(i);
-          changed[i] = 0;
-          if (u <= half_min(a)) continue;
-          bool tight = false;
-          for (Index c = 0; c < k; ++c) {
-            if (c == a || u <= lower(i, c) || u <= 0.5 * cc(a, c)) continue;
-            if (!tight) {
-              u = dist(i, a);
-              lower(i, a) = u;
-              tight = true;
-              if (u <= lower(i, c) || u <= 0.5 * cc(a, c)) continue;
-            }
-            const double dc = dist(i, c);
-            lower(i, c) = dc;
-            if (dc < u) a = c, u = dc;
-          }
-          if (a != labels[i]) changed[i] = 1, labels[i] = static_cast<std::int32_t>(a);
-          upper(i) = u;
-        }
-      });
-      if (std::none_of(changed.begin(), changed.end(), [](char c) { return c != 0; })) {
-        ++r.iters;  // the pass that found no change counts, as in scikit-learn
-        break;
-      }
+    RowMatrix<double> next;
+    const bool relocated = !sums.centers(D, next);
+    if (relocated) {  // rare: Lloyd's relocation of empty clusters, then bounds from scratch
+      VectorXd d2;
+      assign(D, C, labels, d2);
+      next = update_centers(D, C, labels, d2);
     }
-    const VectorXd d2 = upper.cwiseAbs2();
-    RowMatrix<double> next = update_centers(D, C, labels, d2);
-    VectorXd shift(k);
     for (Index c = 0; c < k; ++c) shift(c) = (next.row(c) - C.row(c)).norm();
     C.swap(next);
-    parallel_chunks(n, D.threads, [&](Index b, Index e, int) {
-      for (Index i = b; i < e; ++i) {
-        for (Index c = 0; c < k; ++c) lower(i, c) = std::max(0.0, lower(i, c) - shift(c));
-        upper(i) += shift(labels[i]);
-      }
-    });
     ++r.iters;
-    if (shift.squaredNorm() <= tol_abs) break;
+    if (shift.squaredNorm() <= tol_abs || r.iters >= max_iter) break;
+    if (relocated) {
+      full_pass();
+      continue;
+    }
+    const VectorXd half = half_gaps(C, &cc);
+    // Shifts as floats rounded up; bounds less them, times (1 - 2^-23), stay below the
+    // exact difference whatever the float rounding.
+    Eigen::VectorXf fshift(k);
+    for (Index c = 0; c < k; ++c) {
+      float f = static_cast<float>(shift(c));
+      if (static_cast<double>(f) < shift(c)) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+      fshift(c) = f;
+    }
+    constexpr float kShrink = 1.0f - 1.0f / 8388608.0f;
+    parallel_for(B, D.threads, [&](Index b, int) {
+      double* a = sums.block(b);
+      bool any = false;
+      for (Index i = n * b / B, hi = n * (b + 1) / B; i < hi; ++i) {
+        const Index cur = labels[i];
+        float* L = lower.data() + i * k;
+        for (Index c = 0; c < k; ++c) L[c] = std::max(0.0f, (L[c] - fshift[c]) * kShrink);
+        double u = upper[i] + shift(cur);
+        if (u <= half(cur)) {
+          upper[i] = u;
+          continue;
+        }
+        // (Fetching the rows left in doubt a few ahead, as Hamerly's sweep does, gained
+        // nothing here: the distances themselves are the cost.)
+        const double* x = D.X.row(i).data();
+        Index best = cur;
+        bool tight = false;
+        for (Index c = 0; c < k; ++c) {
+          if (c == best || u <= L[c] || u <= 0.5 * cc(best, c)) continue;
+          if (!tight) {
+            u = std::sqrt(sq_dist(x, C.row(best).data(), p));
+            L[best] = float_below(u);
+            tight = true;
+            if (u <= L[c] || u <= 0.5 * cc(best, c)) continue;
+          }
+          const double dc = std::sqrt(sq_dist(x, C.row(c).data(), p));
+          L[c] = float_below(dc);
+          if (dc < u || (dc == u && c < best)) best = c, u = dc;
+        }
+        upper[i] = u;
+        if (best != cur) {
+          sums.move(a, D, i, cur, best);
+          labels[i] = static_cast<std::int32_t>(best);
+          any = true;
+        }
+      }
+      changed[static_cast<std::size_t>(b)] = any;
+    });
+    // No row moved: the centers just computed are final (the pass counts as an iteration).
+    if (std::none_of(changed.begin(), changed.end(), [](char c) { return c != 0; })) {
+      ++r.iters;
+      break;
+    }
   }
   VectorXd d2;
   assign(D, C, labels, d2);  // exact labels and inertia for the final centers
@@ -378,9 +509,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   RunResult r;
   std::vector<std::int32_t> labels(n);
   std::vector<double> upper(static_cast<std::size_t>(n)), lower(static_cast<std::size_t>(n));
-  // Per block: sums (k x p), weights (k), rows with positive weight (k); cache-line padded.
-  const Index stride = ((k * p + 2 * k + 7) / 8) * 8 + 8;
-  std::vector<double> acc(static_cast<std::size_t>(B * stride));
+  BlockSums sums(B, k, p);
   // Rounding bound of the expanded squared distance, relative to |x|^2 + |c|^2.
   const double rel_err = static_cast<double>(p + 4) * std::numeric_limits<double>::epsilon();
   RowMatrix<double> Cc(k, p);
@@ -399,37 +528,6 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     S.ids.resize(kRun);
     S.z.resize(kRun);
   }
-  // Four partial sums: a single running sum is a chain of dependent additions.
-  auto sq_dist = [p](const double* x, const double* c) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    Index f = 0;
-    for (; f + 4 <= p; f += 4) {
-      const double d0 = x[f] - c[f], d1 = x[f + 1] - c[f + 1], d2 = x[f + 2] - c[f + 2], d3 = x[f + 3] - c[f + 3];
-      s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
-    }
-    for (; f < p; ++f) {
-      const double d = x[f] - c[f];
-      s0 += d * d;
-    }
-    return (s0 + s1) + (s2 + s3);
-  };
-  // Sums of x - m (not x): added and taken away again as rows move, they keep their digits
-  // when the data sit far from the origin.
-  const double* ref = D.ref.data();
-  auto move_row = [&](double* a, Index i, Index from, Index to) {
-    const double w = D.weight(i);
-    const double* x = D.X.row(i).data();
-    if (from >= 0) {
-      double* s = a + from * p;
-      for (Index f = 0; f < p; ++f) s[f] -= w * (x[f] - ref[f]);
-      a[k * p + from] -= w;
-      if (w > 0) a[k * p + k + from] -= 1;
-    }
-    double* s = a + to * p;
-    for (Index f = 0; f < p; ++f) s[f] += w * (x[f] - ref[f]);
-    a[k * p + to] += w;
-    if (w > 0) a[k * p + k + to] += 1;
-  };
   // Nearest center of S.ids[0..m) (lowest index on ties) with bounds widened by the
   // rounding bound: u >= distance to it, l <= distance to every other center. Moves rows
   // between the block sums in `a` (from = -1: not counted yet).
@@ -457,7 +555,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
       lower[i] = std::sqrt(std::max(0.0, second));
       const Index cur = counted ? labels[i] : -1;
       if (best != cur) {
-        move_row(a, i, cur, best);
+        sums.move(a, D, i, cur, best);
         labels[i] = static_cast<std::int32_t>(best);
         moved = counted;
       }
@@ -470,11 +568,11 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   };
   // Bounds and block sums from scratch (start, and after an empty-cluster relocation).
   auto full_pass = [&] {
-    std::fill(acc.begin(), acc.end(), 0.0);
+    sums.clear();
     center_centers();
     parallel_for(B, D.threads, [&](Index b, int t) {
       Scratch& S = scratch[static_cast<std::size_t>(t)];
-      double* a = acc.data() + b * stride;
+      double* a = sums.block(b);
       const Index lo = n * b / B, hi = n * (b + 1) / B;
       for (Index s0 = lo; s0 < hi; s0 += kRun) {
         const Index m = std::min(hi, s0 + kRun) - s0;
@@ -488,21 +586,8 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   std::vector<char> changed(static_cast<std::size_t>(B));
   for (r.iters = 0; r.iters < max_iter;) {
     Interrupt::check("KMeans::fit");
-    // New centers from the block sums, added in block order.
-    RowMatrix<double> S = RowMatrix<double>::Zero(k, p);
-    VectorXd W = VectorXd::Zero(k), N = VectorXd::Zero(k);
-    for (Index b = 0; b < B; ++b) {
-      const double* a = acc.data() + b * stride;
-      S += Eigen::Map<const RowMatrix<double>>(a, k, p);
-      W += Eigen::Map<const VectorXd>(a + k * p, k);
-      N += Eigen::Map<const VectorXd>(a + k * p + k, k);
-    }
-    RowMatrix<double> next(k, p);
-    bool relocated = false;
-    for (Index c = 0; c < k; ++c) {
-      if (!(N(c) > 0.5 && W(c) > 0)) relocated = true;
-      else next.row(c) = D.ref + S.row(c) / W(c);
-    }
+    RowMatrix<double> next;
+    const bool relocated = !sums.centers(D, next);
     if (relocated) {  // rare: Lloyd's relocation of empty clusters, then bounds from scratch
       VectorXd d2;
       assign(D, C, labels, d2);
@@ -516,13 +601,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
       full_pass();
       continue;
     }
-    // Half the distance from each center to its nearest other center.
-    for (Index a = 0; a < k; ++a) {
-      double m = std::numeric_limits<double>::infinity();
-      for (Index c = 0; c < k; ++c)
-        if (c != a) m = std::min(m, std::sqrt(sq_dist(C.row(a).data(), C.row(c).data())));
-      half_gap(a) = 0.5 * m;
-    }
+    half_gap = half_gaps(C);
     // Every other center moved at most `far1` (`far2` when the row's own center moved most).
     Index far = 0;
     for (Index c = 1; c < k; ++c)
@@ -539,7 +618,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     constexpr std::ptrdiff_t kStreamAhead = 4096;
     parallel_for(B, D.threads, [&](Index b, int t) {
       Scratch& Sc = scratch[static_cast<std::size_t>(t)];
-      double* a = acc.data() + b * stride;
+      double* a = sums.block(b);
       bool any = false;
       const Index lo = n * b / B, hi = n * (b + 1) / B;
       const char* pf = nullptr;  // streaming prefetch position
@@ -583,7 +662,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
             prefetch(q + kAhead);
           }
           const Index i = Sc.ids[q];
-          const double u = std::sqrt(sq_dist(D.X.row(i).data(), C.row(labels[i]).data()));
+          const double u = std::sqrt(sq_dist(D.X.row(i).data(), C.row(labels[i]).data(), p));
           upper[i] = u;
           Sc.ids[full] = i;  // kept when in doubt; full <= q, so no unread entry is overwritten
           full += u >= Sc.z[q] ? 1 : 0;

@@ -83,21 +83,23 @@ KMeans fit_with(KMeansAlgorithm algo, int threads, const RowMatrix<double>& X, c
 }
 }  // namespace
 
-TEST(KMeans, HamerlyReachesLloydsFixedPointInTheSameIterations) {
+TEST(KMeans, BoundsReachLloydsFixedPointInTheSameIterations) {
   for (double offset : {0.0, 1e6}) {  // far from the origin the expanded distances lose digits
     auto X = overlapping(30000, 6, offset, 5);
     RowMatrix<double> init = X.topRows(8);
     auto lloyd = fit_with(KMeansAlgorithm::Lloyd, 1, X, init);
-    auto ham = fit_with(KMeansAlgorithm::Hamerly, 1, X, init);
     EXPECT_GT(lloyd.n_iter(), 10) << "the data should need many iterations";
-    EXPECT_EQ(ham.n_iter(), lloyd.n_iter()) << "offset " << offset;
-    EXPECT_EQ(ham.labels(), lloyd.labels()) << "offset " << offset;
-    EXPECT_LT((ham.centers() - lloyd.centers()).cwiseAbs().maxCoeff(), 1e-9 * (1 + offset));
-    EXPECT_NEAR(ham.inertia(), lloyd.inertia(), 1e-9 * lloyd.inertia());
-    auto ham2 = fit_with(KMeansAlgorithm::Hamerly, 2, X, init);  // thread count changes nothing
-    EXPECT_EQ(ham2.centers(), ham.centers());
-    EXPECT_EQ(ham2.labels(), ham.labels());
-    EXPECT_EQ(ham2.inertia(), ham.inertia());
+    for (auto algo : {KMeansAlgorithm::Hamerly, KMeansAlgorithm::Elkan}) {
+      auto m = fit_with(algo, 1, X, init);
+      EXPECT_EQ(m.n_iter(), lloyd.n_iter()) << "offset " << offset;
+      EXPECT_EQ(m.labels(), lloyd.labels()) << "offset " << offset;
+      EXPECT_LT((m.centers() - lloyd.centers()).cwiseAbs().maxCoeff(), 1e-9 * (1 + offset));
+      EXPECT_NEAR(m.inertia(), lloyd.inertia(), 1e-9 * lloyd.inertia());
+      auto m2 = fit_with(algo, 2, X, init);  // thread count changes nothing
+      EXPECT_EQ(m2.centers(), m.centers());
+      EXPECT_EQ(m2.labels(), m.labels());
+      EXPECT_EQ(m2.inertia(), m.inertia());
+    }
   }
 }
 
@@ -124,17 +126,19 @@ TEST(KMeans, FarFromOriginPredictAndDocuments) {
   EXPECT_THROW(KMeans::from_document(doc), SerializationError);
 }
 
-TEST(KMeans, HamerlyWithWeightsEqualsLloyd) {
+TEST(KMeans, BoundsWithWeightsEqualLloyd) {
   auto X = overlapping(20000, 4, 0.0, 7);
   Rng rng(11);
   std::vector<double> w(X.rows());
   for (auto& v : w) v = rng.uniform() < 0.1 ? 0.0 : 0.5 + 2 * rng.uniform();  // some rows weigh nothing
   RowMatrix<double> init = X.topRows(5);
   auto lloyd = fit_with(KMeansAlgorithm::Lloyd, 1, X, init, w);
-  auto ham = fit_with(KMeansAlgorithm::Hamerly, 2, X, init, w);
-  EXPECT_EQ(ham.n_iter(), lloyd.n_iter());
-  EXPECT_EQ(ham.labels(), lloyd.labels());
-  EXPECT_LT((ham.centers() - lloyd.centers()).cwiseAbs().maxCoeff(), 1e-9);
+  for (auto algo : {KMeansAlgorithm::Hamerly, KMeansAlgorithm::Elkan}) {
+    auto m = fit_with(algo, 2, X, init, w);
+    EXPECT_EQ(m.n_iter(), lloyd.n_iter());
+    EXPECT_EQ(m.labels(), lloyd.labels());
+    EXPECT_LT((m.centers() - lloyd.centers()).cwiseAbs().maxCoeff(), 1e-9);
+  }
 }
 
 TEST(KMeans, EmptyClusterIsRelocated) {
@@ -151,7 +155,7 @@ TEST(KMeans, EmptyClusterIsRelocated) {
   std::vector<double> w{1, 1, 1, 0};
   RowMatrix<double> init2(2, 1);
   init2 << 1, 100;
-  for (auto algo : {KMeansAlgorithm::Lloyd, KMeansAlgorithm::Hamerly}) {
+  for (auto algo : {KMeansAlgorithm::Lloyd, KMeansAlgorithm::Hamerly, KMeansAlgorithm::Elkan}) {
     auto m = fit_with(algo, 1, X, init2, w);
     EXPECT_EQ(m.labels(), fit_with(KMeansAlgorithm::Lloyd, 1, X, init2, w).labels());
     EXPECT_DOUBLE_EQ(m.inertia(), fit_with(KMeansAlgorithm::Lloyd, 1, X, init2, w).inertia());

@@ -9,14 +9,15 @@
 // even faster", the default), which keeps one upper and one lower distance bound per
 // row and revisits only the rows whose bounds allow a change, updating the cluster sums
 // for the rows that move; or by Elkan's algorithm (Elkan 2003, "Using the triangle
-// inequality to accelerate k-means"), with k lower bounds per row. All three reach
+// inequality to accelerate k-means"), with k lower bounds per row (floats rounded down)
+// and the same incremental cluster sums. All three reach
 // Lloyd's fixed point in the same number of iterations (up to near-ties). Empty
 // clusters take the points farthest from their centers. Runs n_init times and keeps
 // the lowest inertia.
 //
 // Complexity: Lloyd O(n k p) per iteration; Hamerly O(n) bound updates plus the rows
 // they cannot settle, memory O(n); Elkan O(n k) bound updates plus the distances it
-// cannot rule out, memory O(n k). Silhouette O(n^2 p).
+// cannot rule out, memory O(n k) (4 k bytes per row). Silhouette O(n^2 p).
 //
 // Determinism: run r draws from Rng::stream(seed, r); row sums are reduced in fixed
 // blocks set by n only, so results are identical for any n_threads.
