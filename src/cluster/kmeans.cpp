@@ -378,31 +378,38 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
   std::vector<float> lower(static_cast<std::size_t>(n * k));
   BlockSums sums(B, k, p);
   const double rel_err = static_cast<double>(p + 4) * std::numeric_limits<double>::epsilon();
-  std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
-  // Every distance from one product per chunk (start, and after an empty-cluster relocation).
+  // Every distance from one product per chunk (start, and after an empty-cluster relocation),
+  // on rows less the reference point, so that the rounding margin below holds far from the
+  // origin too (as in Hamerly's nearest_rows).
+  struct FullScratch {
+    RowMatrix<double> Xg, G;
+  };
+  std::vector<FullScratch> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
   auto full_pass = [&] {
     sums.clear();
-    const Expanded E = expand_about(C, D.ref);
-    const VectorXd csq = E.Cc.rowwise().squaredNorm();
+    const RowMatrix<double> Cc = C.rowwise() - D.ref;
+    const VectorXd csq = Cc.rowwise().squaredNorm();
     parallel_for(B, D.threads, [&](Index b, int t) {
-      RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
+      FullScratch& S = scratch[static_cast<std::size_t>(t)];
       double* a = sums.block(b);
       const Index lo = n * b / B, hi = n * (b + 1) / B;
       for (Index s0 = lo; s0 < hi; s0 += kGemmRows) {
         const Index m = std::min(hi, s0 + kGemmRows) - s0;
-        G.resize(m, k);
-        blas::gemm(1.0, blas::view(D.X.middleRows(s0, m)), false, blas::view(E.Cc), true, 0.0, blas::mut_view(G));
+        S.Xg = D.X.middleRows(s0, m).rowwise() - D.ref;
+        S.G.resize(m, k);
+        blas::gemm(1.0, blas::view(S.Xg), false, blas::view(Cc), true, 0.0, blas::mut_view(S.G));
         for (Index t2 = 0; t2 < m; ++t2) {
           const Index i = s0 + t2;
+          const double xs = D.xsq(i);
           float* L = lower.data() + i * k;
           Index best = 0;
-          double bv = E.a(0) - 2 * G(t2, 0);
+          double bv = csq(0) - 2 * S.G(t2, 0);
           for (Index j = 0; j < k; ++j) {
-            const double v = E.a(j) - 2 * G(t2, j);
+            const double v = csq(j) - 2 * S.G(t2, j);
             if (v < bv) bv = v, best = j;
-            L[j] = float_below(std::sqrt(std::max(0.0, D.xsq(i) + v - rel_err * (D.xsq(i) + csq(j)))));
+            L[j] = float_below(std::sqrt(std::max(0.0, xs + v - rel_err * (xs + csq(j)))));
           }
-          upper[i] = std::sqrt(std::max(0.0, D.xsq(i) + bv) + rel_err * (D.xsq(i) + csq(best)));
+          upper[i] = std::sqrt(std::max(0.0, xs + bv) + rel_err * (xs + csq(best)));
           labels[i] = static_cast<std::int32_t>(best);
           sums.move(a, D, i, -1, best);
         }
