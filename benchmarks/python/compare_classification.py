@@ -130,6 +130,12 @@ def logistic(task, X, y, C=1.0):
     check(min(diffs) < 2e-3, f"{task}: coefficients differ from every scikit-learn solver (min {min(diffs):.2e})")
     ROWS[-1]["note"] += f"; fastest scikit-learn / custmine = {best / t:.2f}x"
     print(f"  speed-up vs fastest scikit-learn: {best / t:.2f}x")
+    # Scoring the same rows (what a campaign run does with the model): both validate X.
+    pc, tpc, mpc = measure(lambda: ours.predict_proba(X), repeat=3)
+    record(task, "custmine predict_proba", tpc, mpc)
+    ps, tps, mps = measure(lambda: ref.predict_proba(X), repeat=3)
+    record(task, "scikit-learn predict_proba", tps, mps, f"{tps / tpc:.2f}x")
+    check(np.abs(pc - ps).max() < 1e-3, f"{task}: predict_proba differs from scikit-learn's")
     if HAVE_X:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

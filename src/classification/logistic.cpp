@@ -671,45 +671,73 @@ void LogisticRegression::check_predict_input(std::string_view where, MatrixView<
   if (!is_fitted()) fail<NotFittedError>(where, "this LogisticRegression is not fitted yet; call fit first");
   require<ShapeError>(X.cols() == coef_.cols(), where, "X has ", X.cols(), " features but the model was fitted with ",
                       coef_.cols());
-  check_finite(where, "X", X);
 }
 
-RowMatrix<double> LogisticRegression::decision_function(MatrixView<double> X) const {
-  check_predict_input("LogisticRegression::decision_function", X);
-  RowMatrix<double> Z(X.rows(), coef_.rows());
-  parallel_chunks(X.rows(), params_.n_threads, [&](Index b, Index e, int) {
-    Z.middleRows(b, e - b).noalias() = X.middleRows(b, e - b) * coef_.transpose();
-    Z.middleRows(b, e - b).rowwise() += intercept_.transpose();
+namespace {
+
+/// Linear scores of X (n x rows of coef) in parallel chunks through the BLAS seam, X read
+/// once: its finiteness is read off the scores (a NaN or infinity in a row makes the row's
+/// score NaN or infinite), and X is scanned only then, to name the entry or, when every entry
+/// is finite and a score overflowed, to let it stand.
+RowMatrix<double> checked_scores(std::string_view where, MatrixView<double> X, const RowMatrix<double>& coef,
+                                 const Vector<double>& intercept, int threads) {
+  const Index n = X.rows(), K = coef.rows();
+  RowMatrix<double> Z(n, K);
+  std::vector<char> bad(static_cast<std::size_t>(std::max(1, resolve_threads(threads))), 0);
+  parallel_chunks(n, threads, [&](Index b, Index e, int t) {
+    for (Index c = b; c < e; c += kChunk) {
+      const Index m = std::min(e, c + kChunk) - c;
+      auto Zc = Z.middleRows(c, m);
+      if (K == 1) blas::gemv(1.0, blas::view(X.middleRows(c, m)), false, coef.data(), 0.0, Zc.data());
+      else blas::gemm(1.0, blas::view(X.middleRows(c, m)), false, blas::view(coef), true, 0.0, blas::mut_view(Zc));
+      Zc.rowwise() += intercept.transpose();
+      if (!Zc.allFinite()) bad[static_cast<std::size_t>(t)] = 1;
+    }
   });
+  if (std::any_of(bad.begin(), bad.end(), [](char v) { return v != 0; })) check_finite(where, "X", X);
   return Z;
 }
 
+}  // namespace
+
+RowMatrix<double> LogisticRegression::decision_function(MatrixView<double> X) const {
+  constexpr std::string_view where = "LogisticRegression::decision_function";
+  check_predict_input(where, X);
+  return checked_scores(where, X, coef_, intercept_, params_.n_threads);
+}
+
 RowMatrix<double> LogisticRegression::predict_proba(MatrixView<double> X) const {
-  check_predict_input("LogisticRegression::predict_proba", X);
-  const RowMatrix<double> Z = decision_function(X);
+  constexpr std::string_view where = "LogisticRegression::predict_proba";
+  check_predict_input(where, X);
+  const RowMatrix<double> Z = checked_scores(where, X, coef_, intercept_, params_.n_threads);
   RowMatrix<double> P(X.rows(), n_classes_);
-  for (Index i = 0; i < Z.rows(); ++i) {
-    if (n_classes_ == 2) {
-      P(i, 1) = sigmoid(Z(i, 0));
-      P(i, 0) = sigmoid(-Z(i, 0));
-    } else {
-      const double mx = Z.row(i).maxCoeff();
-      double sum = 0;
-      for (Index k = 0; k < n_classes_; ++k) sum += (P(i, k) = std::exp(Z(i, k) - mx));
-      P.row(i) /= sum;
+  parallel_chunks(X.rows(), params_.n_threads, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i) {
+      if (n_classes_ == 2) {
+        P(i, 1) = sigmoid(Z(i, 0));
+        P(i, 0) = sigmoid(-Z(i, 0));
+      } else {
+        const double mx = Z.row(i).maxCoeff();
+        double sum = 0;
+        for (Index k = 0; k < n_classes_; ++k) sum += (P(i, k) = std::exp(Z(i, k) - mx));
+        P.row(i) /= sum;
+      }
     }
-  }
+  });
   return P;
 }
 
 std::vector<std::int64_t> LogisticRegression::predict(MatrixView<double> X) const {
-  check_predict_input("LogisticRegression::predict", X);
-  const RowMatrix<double> Z = decision_function(X);
+  constexpr std::string_view where = "LogisticRegression::predict";
+  check_predict_input(where, X);
+  const RowMatrix<double> Z = checked_scores(where, X, coef_, intercept_, params_.n_threads);
   std::vector<std::int64_t> out(Z.rows());
-  for (Index i = 0; i < Z.rows(); ++i) {
-    if (n_classes_ == 2) out[i] = Z(i, 0) > 0 ? 1 : 0;
-    else Z.row(i).maxCoeff(&out[i]);
-  }
+  parallel_chunks(Z.rows(), params_.n_threads, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i) {
+      if (n_classes_ == 2) out[i] = Z(i, 0) > 0 ? 1 : 0;
+      else Z.row(i).maxCoeff(&out[i]);
+    }
+  });
   return out;
 }
 

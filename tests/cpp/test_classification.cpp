@@ -2,6 +2,8 @@
 // JSON round trip and thread invariance.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cmath>
 
 #include "custmine/classification/logistic.hpp"
@@ -118,6 +120,29 @@ TEST(Logistic, InvalidInput) {
   RowMatrix<double> wrong(2, 4);
   wrong.setZero();
   EXPECT_THROW(m.predict_proba(wrong), ShapeError);
+  // Non-finite entries at predict time are found through the scores (X is read once): every
+  // entry point fails and names the first bad position, whatever the coefficient it meets.
+  for (const double v : {double(NAN), double(INFINITY), -double(INFINITY)}) {
+    RowMatrix<double> q = d.X;
+    q(7, 2) = v;
+    try {
+      (void)m.predict(q);
+      ADD_FAILURE() << "expected an error for " << v;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("row 7, column 2"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)m.predict_proba(q), InvalidArgument);
+    EXPECT_THROW((void)m.decision_function(q), InvalidArgument);
+  }
+  {
+    // A finite row whose score overflows is not an input error.
+    RowMatrix<double> q = d.X.topRows(3);
+    q.row(1).setConstant(std::numeric_limits<double>::max());
+    q.row(1) = q.row(1).cwiseProduct(m.coef().row(0).cwiseSign());
+    const auto Z = m.decision_function(q);
+    EXPECT_TRUE(std::isinf(Z(1, 0)));
+    EXPECT_EQ(m.predict_proba(q)(1, 1), 1.0);
+  }
   EXPECT_THROW(m.inference(), InvalidArgument);  // penalised fit has no summary
   p.penalty = Penalty::L1;
   p.solver = LogisticSolver::NewtonCholesky;

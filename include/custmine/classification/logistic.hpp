@@ -102,6 +102,7 @@ class LogisticRegression {
   static LogisticRegression from_document(const ModelDocument& doc);
 
  private:
+  /// Fitted, and X has the fitted width (finiteness is checked on the scores, see the .cpp).
   void check_predict_input(std::string_view where, MatrixView<double> X) const;
   Params params_;
   RowMatrix<double> coef_;     // K_eff x p
