@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "custmine/core/error.hpp"
@@ -54,11 +55,19 @@ void check_finite(std::string_view where, std::string_view name, std::span<const
 template <class Derived>
 void check_finite(std::string_view where, std::string_view name,
                   const Eigen::DenseBase<Derived>& m) {
-  for (Index i = 0; i < m.rows(); ++i)
+  using S = typename Derived::Scalar;
+  for (Index i = 0; i < m.rows(); ++i) {
+    // x * 0 is 0 for a finite x and NaN otherwise: a vectorised sum per row passes a clean
+    // row at memory speed (a branch per entry took a third longer than reading X); a row
+    // that fails it is searched for the position.
+    if constexpr (std::is_floating_point_v<S>) {
+      if ((m.row(i).array() * S(0)).sum() == S(0)) continue;
+    }
     for (Index j = 0; j < m.cols(); ++j)
       if (!std::isfinite(static_cast<double>(m(i, j))))
         fail<InvalidArgument>(where, name, " contains NaN or infinity (first at row ", i,
                               ", column ", j, ")");
+  }
 }
 
 /// Transactions in CSR layout: transaction t holds items[offsets[t] .. offsets[t+1]).
