@@ -58,6 +58,8 @@ def validate_X(estimator, X, *, reset: bool, y=None, **kwargs):
     returning float64 C-contiguous arrays the core views without a copy."""
     kwargs.setdefault("dtype", np.float64)
     kwargs.setdefault("order", "C")
+    if _sk_validate_data is None and "ensure_all_finite" in kwargs:  # pragma: no cover
+        kwargs["force_all_finite"] = kwargs.pop("ensure_all_finite")  # its name before 1.6
     if _sk_validate_data is not None:
         if y is None:
             return _sk_validate_data(estimator, X, reset=reset, **kwargs)
