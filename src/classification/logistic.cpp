@@ -603,9 +603,10 @@ LogisticRegression& LogisticRegression::fit(MatrixView<double> X, std::span<cons
     // L-BFGS first: on well-conditioned data it converges in a few cheap O(n d) passes.
     // Where it converges slowly (ill-conditioned designs such as one-hot blocks) finish with
     // Newton from where it stopped, whose O(n d^2) Hessian pays off there: once L-BFGS's
-    // mean rate over its last (up to) eight steps, from the third on (its gradient norm is
-    // not monotone: a shorter window mistakes a plateau for a stall), predicts more passes
-    // than Newton's rest would cost
+    // mean rate over its last (up to) eight steps, from the third on, predicts more passes
+    // than Newton's rest would cost. Its gradient norm is not monotone (plateaus of a few
+    // steps, one-step spikes), so the rate is that of the best norm reached, over a window
+    // long enough not to mistake a plateau for a stall
     // (about four steps of a pass plus a Hessian, n d^2 / 2 compute-bound multiply-adds
     // against a memory-bound pass's n d: about d / 16 passes). Deterministic: the rule reads
     // gradient norms, never clocks. Above d = 1000 the Hessian is too large: L-BFGS throughout.
@@ -616,7 +617,10 @@ LogisticRegression& LogisticRegression::fit(MatrixView<double> X, std::span<cons
       const std::size_t k = gn.size() - 1;
       if (!may_switch || k < 3) return false;
       const std::size_t w = std::min<std::size_t>(k, 8);
-      const double rate = std::pow(gn[k] / gn[k - w], 1.0 / static_cast<double>(w));
+      // Progress is the best norm reached: a one-step spike is not a stall.
+      const double now = *std::min_element(gn.begin(), gn.end());
+      const double then = *std::min_element(gn.begin(), gn.end() - static_cast<std::ptrdiff_t>(w));
+      const double rate = std::pow(now / then, 1.0 / static_cast<double>(w));
       return !(rate < 1) || 1.2 * std::log(tol / gn[k]) / std::log(rate) > newton_passes;
     };
     r = lbfgs(P, theta, params_.tol, params_.max_iter, slow);
