@@ -193,6 +193,12 @@ def kmeans(task, X, k=8):
     record(task, "custmine (elkan)", te, mbe, f"inertia {e.inertia_:.6g}")
     for other in (lo, e):
         check(other.inertia_ <= ref.inertia_ * (1 + 1e-6), f"{task}: a custmine variant's inertia {other.inertia_}")
+    # Assigning rows to the fitted segments (scoring a customer base).
+    lc, tpc, mpc = measure(lambda: ours.predict(X), repeat=3)
+    record(task, "custmine predict", tpc, mpc)
+    ls, tps, mps = measure(lambda: ref.predict(X), repeat=3)
+    record(task, "scikit-learn predict", tps, mps, f"{tps / tpc:.2f}x")
+    check((lc == ls).mean() > 0.9999, f"{task}: predicted segments differ from scikit-learn's")
     if HAVE_X:
         xr, tx, mbx = measure(lambda: XKMeans(k, init=init, n_init=1).fit(X))
         record(task, "scikit-learn-intelex", tx, mbx, f"inertia {xr.inertia_:.6g}; intelex / custmine = {tx / t:.2f}x")

@@ -142,7 +142,7 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
     def predict(self, X):
         """Nearest center index per row."""
         check_is_fitted(self)
-        X = validate_X(self, X, reset=False)
+        X = validate_X(self, X, reset=False, ensure_all_finite=False)  # the core checks it in its pass
         return np.asarray(self._native.predict(X))
 
     def fit_predict(self, X, y=None, sample_weight=None):

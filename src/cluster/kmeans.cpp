@@ -840,19 +840,43 @@ KMeans& KMeans::fit(MatrixView<double> X, std::span<const double> weight, const 
   return *this;
 }
 
-void KMeans::check_predict_input(std::string_view where, MatrixView<double> X) const {
+void KMeans::check_predict_input(std::string_view where, MatrixView<double> X, bool scan_finite) const {
   if (!is_fitted()) fail<NotFittedError>(where, "this KMeans is not fitted yet; call fit first");
   require<ShapeError>(X.cols() == centers_.cols(), where, "X has ", X.cols(), " features but the model was fitted with ",
                       centers_.cols());
-  check_finite(where, "X", X);
+  if (scan_finite) check_finite(where, "X", X);
 }
 
 std::vector<std::int32_t> KMeans::predict(MatrixView<double> X) const {
-  check_predict_input("KMeans::predict", X);
-  const Data D = make_data(X, {}, reference_, params_.n_threads);
-  std::vector<std::int32_t> labels;
-  VectorXd d2;
-  assign(D, centers_, labels, d2);
+  // One pass over X: the nearest center needs only a_c - 2 x.(c - m) (the label_rows rule
+  // without |x - m|^2), and a NaN or infinity in a row shows in its products, so X is
+  // scanned only to name the entry.
+  constexpr std::string_view where = "KMeans::predict";
+  check_predict_input(where, X, false);
+  const Index n = X.rows(), k = centers_.rows();
+  const Expanded E = expand_about(centers_, reference_);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
+  const int threads = resolve_threads(params_.n_threads);
+  std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(threads));
+  std::vector<char> bad(static_cast<std::size_t>(threads), 0);
+  const Index chunks = (n + kGemmRows - 1) / kGemmRows;
+  parallel_for(chunks, threads, [&](Index c, int t) {
+    const Index b = c * kGemmRows, e = std::min(n, b + kGemmRows);
+    RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
+    G.resize(e - b, k);
+    blas::gemm(1.0, blas::view(X.middleRows(b, e - b)), false, blas::view(E.Cc), true, 0.0, blas::mut_view(G));
+    if (!G.allFinite()) bad[static_cast<std::size_t>(t)] = 1;
+    for (Index i = 0; i < e - b; ++i) {
+      Index best = 0;
+      double bv = E.a(0) - 2 * G(i, 0);
+      for (Index j = 1; j < k; ++j) {
+        const double v = E.a(j) - 2 * G(i, j);
+        if (v < bv) bv = v, best = j;
+      }
+      labels[static_cast<std::size_t>(b + i)] = static_cast<std::int32_t>(best);
+    }
+  });
+  if (std::any_of(bad.begin(), bad.end(), [](char v) { return v != 0; })) check_finite(where, "X", X);
   return labels;
 }
 

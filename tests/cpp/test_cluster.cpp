@@ -182,6 +182,23 @@ TEST(KMeans, InvalidInput) {
   }
   KMeans m(p);
   EXPECT_THROW(m.predict(X), NotFittedError);
+  {
+    // predict reads X once and finds non-finite entries through its products: still an
+    // error naming the first bad position, whatever the entry.
+    auto Y = overlapping(3000, 3, 0.0, 2);
+    m.fit(Y);
+    for (const double v : {double(NAN), double(INFINITY), -double(INFINITY)}) {
+      RowMatrix<double> q = Y.topRows(100);
+      q(42, 1) = v;
+      try {
+        (void)m.predict(q);
+        ADD_FAILURE() << "expected an error for " << v;
+      } catch (const InvalidArgument& e) {
+        EXPECT_NE(std::string(e.what()).find("row 42, column 1"), std::string::npos) << e.what();
+      }
+    }
+    m = KMeans(p);
+  }
   auto doc = ModelDocument{};
   doc.estimator = "KMeans";
   EXPECT_THROW(KMeans::from_document(doc), SerializationError);

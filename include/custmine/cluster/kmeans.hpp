@@ -75,7 +75,8 @@ class KMeans {
   static KMeans from_document(const ModelDocument& doc);
 
  private:
-  void check_predict_input(std::string_view where, MatrixView<double> X) const;
+  /// Fitted, X of the fitted width and (unless the caller reads it off its own pass) finite.
+  void check_predict_input(std::string_view where, MatrixView<double> X, bool scan_finite = true) const;
   Params params_;
   RowMatrix<double> centers_;
   Eigen::RowVectorXd reference_;  ///< distances are expanded about it (near the training mean)
