@@ -85,7 +85,8 @@ class _Linear(NativeModelMixin, RegressorMixin, BaseEstimator):
 
     def _validate_predict(self, X):
         check_is_fitted(self)
-        return validate_X(self, X, reset=False, ensure_all_finite=True)
+        # The core checks finiteness on its own pass over X (naming the entry).
+        return validate_X(self, X, reset=False, ensure_all_finite=False)
 
     def _feature_names(self):
         if hasattr(self, "feature_names_in_"):

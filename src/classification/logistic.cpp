@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "custmine/core/blas.hpp"
+#include "custmine/core/linear_predict.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::classification {
@@ -679,36 +680,20 @@ void LogisticRegression::check_predict_input(std::string_view where, MatrixView<
 
 namespace {
 
-/// x . w in four interleaved partial sums, the same operations for every row wherever it
-/// sits: a row's score must not depend on how the rows are split (Spark and Dask partitions
-/// give the single-machine scores bit for bit; a BLAS kernel treats edge rows differently).
-double row_dot(const double* x, const double* w, Index p) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  Index f = 0;
-  for (; f + 4 <= p; f += 4) s0 += x[f] * w[f], s1 += x[f + 1] * w[f + 1], s2 += x[f + 2] * w[f + 2], s3 += x[f + 3] * w[f + 3];
-  for (; f < p; ++f) s0 += x[f] * w[f];
-  return (s0 + s1) + (s2 + s3);
-}
-
-/// Linear scores of X (n x rows of coef) in parallel chunks, X read once: its finiteness is
-/// read off the scores (a NaN or infinity in a row makes the row's score NaN or infinite),
-/// and X is scanned only then, to name the entry or, when every entry is finite and a score
-/// overflowed, to let it stand.
+/// Linear scores of X (n x rows of coef), X read once, its finiteness read off the scores
+/// (as checked_linear, core/linear_predict.hpp, which scores the two-class case).
 RowMatrix<double> checked_scores(std::string_view where, MatrixView<double> X, const RowMatrix<double>& coef,
                                  const Vector<double>& intercept, int threads) {
-  const Index n = X.rows(), K = coef.rows(), p = X.cols();
+  const Index n = X.rows(), K = coef.rows();
+  if (K == 1) return checked_linear(where, X, coef.data(), intercept(0), threads);  // n x 1
   RowMatrix<double> Z(n, K);
   std::vector<char> bad(static_cast<std::size_t>(std::max(1, resolve_threads(threads))), 0);
   parallel_chunks(n, threads, [&](Index b, Index e, int t) {
     for (Index c = b; c < e; c += kChunk) {
       const Index m = std::min(e, c + kChunk) - c;
       auto Zc = Z.middleRows(c, m);
-      if (K == 1) {
-        for (Index i = 0; i < m; ++i) Zc(i, 0) = row_dot(X.row(c + i).data(), coef.data(), p) + intercept(0);
-      } else {
-        Zc.noalias() = X.middleRows(c, m) * coef.transpose();
-        Zc.rowwise() += intercept.transpose();
-      }
+      Zc.noalias() = X.middleRows(c, m) * coef.transpose();
+      Zc.rowwise() += intercept.transpose();
       if (!Zc.allFinite()) bad[static_cast<std::size_t>(t)] = 1;
     }
   });

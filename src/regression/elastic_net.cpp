@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "custmine/core/blas.hpp"
+#include "custmine/core/linear_predict.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::regression {
@@ -140,12 +141,6 @@ CdInfo solve(const Problem& P, double l1, double l2, VectorXd& b, int max_iter, 
   return info;
 }
 
-VectorXd predict_linear(MatrixView<double> X, const VectorXd& coef, double intercept) {
-  VectorXd out = X * coef;
-  out.array() += intercept;
-  return out;
-}
-
 }  // namespace
 
 ElasticNet& ElasticNet::fit(MatrixView<double> X, VectorView<double> y, const VectorXd* sample_weight,
@@ -173,8 +168,7 @@ VectorXd ElasticNet::predict(MatrixView<double> X) const {
   if (!fitted_) fail<NotFittedError>(where, "this ElasticNet is not fitted yet; call fit first");
   require<ShapeError>(X.cols() == coef.size(), where, "X has ", X.cols(), " features, but the model was fitted with ",
                       coef.size());
-  check_finite(where, "X", X);
-  return predict_linear(X, coef, intercept);
+  return checked_linear(where, X, coef.data(), intercept, params_.n_threads);
 }
 
 ModelDocument ElasticNet::to_document() const {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <numbers>
 
+#include "custmine/core/linear_predict.hpp"
 #include "custmine/core/threading.hpp"
 #include "custmine/metrics/regression.hpp"
 
@@ -305,10 +306,7 @@ VectorXd GLM::linear_predictor(MatrixView<double> X) const {
   if (!fitted_) fail<NotFittedError>(where, "this GLM is not fitted yet; call fit first");
   require<ShapeError>(X.cols() == coef.size(), where, "X has ", X.cols(), " features, but the model was fitted with ",
                       coef.size());
-  check_finite(where, "X", X);
-  VectorXd eta = X * coef;
-  eta.array() += intercept;
-  return eta;
+  return checked_linear(where, X, coef.data(), intercept, params_.n_threads);
 }
 
 VectorXd GLM::predict(MatrixView<double> X) const {

@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "custmine/core/blas.hpp"
+#include "custmine/core/linear_predict.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::regression {
@@ -190,10 +191,13 @@ double p_two_sided(double stat, bool use_t, double df) {
   return 2 * boost::math::cdf(boost::math::complement(boost::math::normal(), a));
 }
 
-void check_predict_X(std::string_view where, bool fitted, std::string_view name, MatrixView<double> X, Index p) {
+/// Fitted and of the fitted width; finite unless the caller reads that off its own pass
+/// (checked_linear).
+void check_predict_X(std::string_view where, bool fitted, std::string_view name, MatrixView<double> X, Index p,
+                     bool scan_finite = true) {
   if (!fitted) fail<NotFittedError>(where, "this ", name, " is not fitted yet; call fit first");
   require<ShapeError>(X.cols() == p, where, "X has ", X.cols(), " features, but the model was fitted with ", p);
-  check_finite(where, "X", X);
+  if (scan_finite) check_finite(where, "X", X);
 }
 
 int read_threads(const json::object& o, std::string_view where) {
@@ -379,10 +383,10 @@ MatrixXd LinearRegression::conf_int(double level) const {
 }
 
 VectorXd LinearRegression::predict(MatrixView<double> X) const {
-  check_predict_X("LinearRegression::predict", fitted_, "LinearRegression", X, n_features);
-  VectorXd out = X * coef();
-  out.array() += intercept();
-  return out;
+  constexpr std::string_view where = "LinearRegression::predict";
+  check_predict_X(where, fitted_, "LinearRegression", X, n_features, false);
+  const VectorXd w = coef();
+  return checked_linear(where, X, w.data(), intercept(), params_.n_threads);
 }
 
 MatrixXd LinearRegression::predict_interval(MatrixView<double> X, bool prediction, double level) const {
@@ -555,10 +559,9 @@ Ridge Ridge::from_solution(Params p, VectorXd coef, double intercept) {
 }
 
 VectorXd Ridge::predict(MatrixView<double> X) const {
-  check_predict_X("Ridge::predict", fitted_, "Ridge", X, coef.size());
-  VectorXd out = X * coef;
-  out.array() += intercept;
-  return out;
+  constexpr std::string_view where = "Ridge::predict";
+  check_predict_X(where, fitted_, "Ridge", X, coef.size(), false);
+  return checked_linear(where, X, coef.data(), intercept, params_.n_threads);
 }
 
 ModelDocument Ridge::to_document() const {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <thread>
 #include <cmath>
 #include <random>
@@ -13,6 +14,7 @@
 
 #include "custmine/core/exact_sum.hpp"
 #include "custmine/core/factorize.hpp"
+#include "custmine/core/linear_predict.hpp"
 #include "custmine/core/random.hpp"
 #include "custmine/core/serialize.hpp"
 #include "custmine/core/threading.hpp"
@@ -42,6 +44,36 @@ TEST(Checks, NameTheArgumentAndPosition) {
   EXPECT_THROW(check_same_length("f", "a", 2, "b", 3), ShapeError);
   EXPECT_THROW(check_nonempty("f", "X", 0), InvalidArgument);
   EXPECT_NO_THROW(check_same_length("f", "a", 3, "b", 3));
+}
+
+// The linear predictions of the linear models: X w + b, each row's value independent of how
+// the rows are split (a slice of rows gives the same bits as the whole, any thread count),
+// non-finite entries named, a finite row whose value overflows left standing.
+TEST(Checks, LinearPredictionsReadXOnce) {
+  custmine::Rng rng(5);
+  custmine::RowMatrix<double> X(1001, 13);
+  for (custmine::Index i = 0; i < X.rows(); ++i)
+    for (custmine::Index j = 0; j < X.cols(); ++j) X(i, j) = rng.normal() * 100;
+  Eigen::VectorXd w(13);
+  for (auto& v : w) v = rng.normal();
+  const auto all = custmine::checked_linear("t", X, w.data(), 0.5, 1);
+  EXPECT_LT((all - ((X * w).array() + 0.5).matrix()).cwiseAbs().maxCoeff(), 1e-10);
+  EXPECT_EQ(custmine::checked_linear("t", X, w.data(), 0.5, 2), all);
+  const auto part = custmine::checked_linear("t", X.middleRows(333, 101), w.data(), 0.5, 2);
+  EXPECT_EQ(part, all.segment(333, 101));
+  for (const double v : {double(NAN), double(INFINITY)}) {
+    custmine::RowMatrix<double> Y = X;
+    Y(600, 4) = v;
+    try {
+      (void)custmine::checked_linear("where", Y, w.data(), 0.5, 2);
+      ADD_FAILURE() << "expected an error";
+    } catch (const custmine::InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("row 600, column 4"), std::string::npos) << e.what();
+    }
+  }
+  custmine::RowMatrix<double> Y = X.topRows(3);
+  Y.row(1) = w.transpose().cwiseSign() * std::numeric_limits<double>::max();
+  EXPECT_TRUE(std::isinf(custmine::checked_linear("t", Y, w.data(), 0.0, 1)[1]));
 }
 
 TEST(Threads, JoblibRule) {
