@@ -159,6 +159,10 @@ def main():
                     lambda o, q: close(o[0], q[0], 1e-6, 1e-9) or close(o[1], q[1], 1e-6), "statsmodels", rep)
         compare(f"Ridge [{name}]", lambda: R.Ridge(alpha=10.0, n_jobs=2).fit(X, y).coef_,
                 lambda: sklm.Ridge(alpha=10.0).fit(X, y).coef_, lambda o, q: close(o, q, 1e-6, 1e-9), "sklearn", rep)
+        # Scoring rows with a fitted model (what a campaign run does), X validated by both.
+        ours_r, peer_r = R.Ridge(alpha=10.0, n_jobs=2).fit(X, y), sklm.Ridge(alpha=10.0).fit(X, y)
+        compare(f"Ridge.predict [{name}]", lambda: ours_r.predict(X), lambda: peer_r.predict(X),
+                lambda o, q: close(o, q, 1e-6, 1e-9 * np.abs(q).max()), "sklearn", 3)
         alphas = np.logspace(-3, 3, 30)
         compare(f"RidgeCV LOO 30 alphas [{name}]", lambda: R.RidgeCV(alphas=alphas, n_jobs=2).fit(X, y).alpha_,
                 lambda: sklm.RidgeCV(alphas=alphas).fit(X, y).alpha_,

@@ -20,7 +20,9 @@ Vector<double> checked_linear(std::string_view where, MatrixView<double> X, cons
                               int n_threads) {
   const Index n = X.rows(), p = X.cols();
   Vector<double> out(n);
-  const int threads = resolve_threads(n_threads);
+  // A thread costs tens of microseconds to start: below ~2^19 multiply-adds (a few hundred
+  // microseconds) one does the work.
+  const int threads = n * p < (Index{1} << 19) ? 1 : resolve_threads(n_threads);
   std::vector<char> bad(static_cast<std::size_t>(threads), 0);
   parallel_chunks(n, threads, [&](Index lo, Index hi, int t) {
     bool finite = true;
