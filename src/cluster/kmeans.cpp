@@ -322,6 +322,34 @@ struct BlockSums {
   }
 };
 
+/// The bound algorithms' center step: C becomes the means from the block sums, shift each
+/// center's move; true when a cluster emptied and Lloyd's relocation (from a full assignment)
+/// was used instead, after which the bounds must be rebuilt.
+bool step_centers(const Data& D, const BlockSums& sums, RowMatrix<double>& C, std::vector<std::int32_t>& labels,
+                  VectorXd& shift) {
+  RowMatrix<double> next;
+  const bool relocated = !sums.centers(D, next);
+  if (relocated) {
+    VectorXd d2;
+    assign(D, C, labels, d2);
+    next = update_centers(D, C, labels, d2);
+  }
+  for (Index c = 0; c < C.rows(); ++c) shift(c) = (next.row(c) - C.row(c)).norm();
+  C.swap(next);
+  return relocated;
+}
+
+/// body(thread, block sums, first row, rows) over runs of at most `run` rows of each fixed
+/// block, the blocks in parallel (each block's sums written by one thread).
+template <class Body>
+void for_block_runs(BlockSums& sums, Index n, Index B, int threads, Index run, Body body) {
+  parallel_for(B, threads, [&](Index b, int t) {
+    double* a = sums.block(b);
+    const Index lo = n * b / B, hi = n * (b + 1) / B;
+    for (Index s0 = lo; s0 < hi; s0 += run) body(t, a, s0, std::min(hi, s0 + run) - s0);
+  });
+}
+
 /// Squared distance with four partial sums (a single running sum is a chain of dependent
 /// additions).
 double sq_dist(const double* x, const double* c, Index p) {
@@ -389,30 +417,25 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
     sums.clear();
     const RowMatrix<double> Cc = C.rowwise() - D.ref;
     const VectorXd csq = Cc.rowwise().squaredNorm();
-    parallel_for(B, D.threads, [&](Index b, int t) {
+    for_block_runs(sums, n, B, D.threads, kGemmRows, [&](int t, double* a, Index s0, Index m) {
       FullScratch& S = scratch[static_cast<std::size_t>(t)];
-      double* a = sums.block(b);
-      const Index lo = n * b / B, hi = n * (b + 1) / B;
-      for (Index s0 = lo; s0 < hi; s0 += kGemmRows) {
-        const Index m = std::min(hi, s0 + kGemmRows) - s0;
-        S.Xg = D.X.middleRows(s0, m).rowwise() - D.ref;
-        S.G.resize(m, k);
-        blas::gemm(1.0, blas::view(S.Xg), false, blas::view(Cc), true, 0.0, blas::mut_view(S.G));
-        for (Index t2 = 0; t2 < m; ++t2) {
-          const Index i = s0 + t2;
-          const double xs = D.xsq(i);
-          float* L = lower.data() + i * k;
-          Index best = 0;
-          double bv = csq(0) - 2 * S.G(t2, 0);
-          for (Index j = 0; j < k; ++j) {
-            const double v = csq(j) - 2 * S.G(t2, j);
-            if (v < bv) bv = v, best = j;
-            L[j] = float_below(std::sqrt(std::max(0.0, xs + v - rel_err * (xs + csq(j)))));
-          }
-          upper[i] = std::sqrt(std::max(0.0, xs + bv) + rel_err * (xs + csq(best)));
-          labels[i] = static_cast<std::int32_t>(best);
-          sums.move(a, D, i, -1, best);
+      S.Xg = D.X.middleRows(s0, m).rowwise() - D.ref;
+      S.G.resize(m, k);
+      blas::gemm(1.0, blas::view(S.Xg), false, blas::view(Cc), true, 0.0, blas::mut_view(S.G));
+      for (Index t2 = 0; t2 < m; ++t2) {
+        const Index i = s0 + t2;
+        const double xs = D.xsq(i);
+        float* L = lower.data() + i * k;
+        Index best = 0;
+        double bv = csq(0) - 2 * S.G(t2, 0);
+        for (Index j = 0; j < k; ++j) {
+          const double v = csq(j) - 2 * S.G(t2, j);
+          if (v < bv) bv = v, best = j;
+          L[j] = float_below(std::sqrt(std::max(0.0, xs + v - rel_err * (xs + csq(j)))));
         }
+        upper[i] = std::sqrt(std::max(0.0, xs + bv) + rel_err * (xs + csq(best)));
+        labels[i] = static_cast<std::int32_t>(best);
+        sums.move(a, D, i, -1, best);
       }
     });
   };
@@ -422,15 +445,7 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
   std::vector<char> changed(static_cast<std::size_t>(B));
   for (r.iters = 0; r.iters < max_iter;) {
     Interrupt::check("KMeans::fit");
-    RowMatrix<double> next;
-    const bool relocated = !sums.centers(D, next);
-    if (relocated) {  // rare: Lloyd's relocation of empty clusters, then bounds from scratch
-      VectorXd d2;
-      assign(D, C, labels, d2);
-      next = update_centers(D, C, labels, d2);
-    }
-    for (Index c = 0; c < k; ++c) shift(c) = (next.row(c) - C.row(c)).norm();
-    C.swap(next);
+    const bool relocated = step_centers(D, sums, C, labels, shift);
     ++r.iters;
     if (shift.squaredNorm() <= tol_abs || r.iters >= max_iter) break;
     if (relocated) {
@@ -577,15 +592,10 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   auto full_pass = [&] {
     sums.clear();
     center_centers();
-    parallel_for(B, D.threads, [&](Index b, int t) {
+    for_block_runs(sums, n, B, D.threads, kRun, [&](int t, double* a, Index s0, Index m) {
       Scratch& S = scratch[static_cast<std::size_t>(t)];
-      double* a = sums.block(b);
-      const Index lo = n * b / B, hi = n * (b + 1) / B;
-      for (Index s0 = lo; s0 < hi; s0 += kRun) {
-        const Index m = std::min(hi, s0 + kRun) - s0;
-        std::iota(S.ids.begin(), S.ids.begin() + m, s0);
-        nearest_rows(S, m, a, false);
-      }
+      std::iota(S.ids.begin(), S.ids.begin() + m, s0);
+      nearest_rows(S, m, a, false);
     });
   };
   full_pass();
@@ -593,15 +603,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   std::vector<char> changed(static_cast<std::size_t>(B));
   for (r.iters = 0; r.iters < max_iter;) {
     Interrupt::check("KMeans::fit");
-    RowMatrix<double> next;
-    const bool relocated = !sums.centers(D, next);
-    if (relocated) {  // rare: Lloyd's relocation of empty clusters, then bounds from scratch
-      VectorXd d2;
-      assign(D, C, labels, d2);
-      next = update_centers(D, C, labels, d2);
-    }
-    for (Index c = 0; c < k; ++c) shift(c) = (next.row(c) - C.row(c)).norm();
-    C.swap(next);
+    const bool relocated = step_centers(D, sums, C, labels, shift);
     ++r.iters;
     if (shift.squaredNorm() <= tol_abs || r.iters >= max_iter) break;
     if (relocated) {
