@@ -208,19 +208,13 @@ double evaluate(const Problem& P, const VectorXd& theta, VectorXd& grad, MatrixX
         scores_into(P, T, b, e, Z);
         a.loss += probabilities(P, Z, b);
         if (want_h) add_multinomial_hessian(P, Z, b, e, w, a.H);
-        for (Index i = 0; i < m; ++i) {
-          const double si = P.s[b + i];
-          if (P.ke == 1) {
-            Z(i, 0) = si * (Z(i, 0) - (P.y[b + i] == 1 ? 1.0 : 0.0));
-          } else {
-            Z(i, P.y[b + i]) -= 1.0;
-            Z.row(i) *= si;
-          }
+        for (Index i = 0; i < m; ++i) {  // residuals s_i (p_i - e_{y_i})
+          Z(i, P.y[b + i]) -= 1.0;
+          Z.row(i) *= P.s[b + i];
         }
-        const auto Xb = P.X.middleRows(b, m);
         Eigen::Map<RowMatrix<double>> G(a.g.data(), P.ke, P.cols);
-        if (P.ke == 1) blas::gemv(1.0, blas::view(Xb), true, Z.data(), 1.0, a.g.data());
-        else blas::gemm(1.0, blas::view(Z), true, blas::view(Xb), false, 1.0, blas::mut_view(G.leftCols(P.p)));
+        blas::gemm(1.0, blas::view(Z), true, blas::view(P.X.middleRows(b, m)), false, 1.0,
+                   blas::mut_view(G.leftCols(P.p)));
         if (P.fi) G.col(P.p) += Z.colwise().sum().transpose();
       });
   grad = std::move(acc.g);
