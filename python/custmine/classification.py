@@ -203,22 +203,24 @@ class LogisticRegression(_ClassifierBase):
         self.n_iter_ = np.array([n.n_iter], dtype=np.int32)
         self.solver_ = n.solver_used
 
+    def _predict_X(self, X):
+        check_is_fitted(self)
+        # No scan for NaN / inf here: the core reads it off the scores, naming the entry.
+        return validate_X(self, X, reset=False, ensure_all_finite=False)
+
     def decision_function(self, X):
         """Linear scores: 1-D (positive class) for binary models, n x k otherwise."""
-        check_is_fitted(self)
-        X = validate_X(self, X, reset=False, ensure_all_finite=False)  # the core checks it on the scores
+        X = self._predict_X(X)
         Z = np.asarray(self._native.decision_function(X))
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
     def predict_proba(self, X):
         """Class probabilities, n x k in the order of ``classes_``."""
-        check_is_fitted(self)
-        X = validate_X(self, X, reset=False, ensure_all_finite=False)  # the core checks it on the scores
+        X = self._predict_X(X)
         return np.asarray(self._native.predict_proba(X))
 
     def predict(self, X):
-        check_is_fitted(self)
-        X = validate_X(self, X, reset=False, ensure_all_finite=False)  # the core checks it on the scores
+        X = self._predict_X(X)
         return self.classes_[np.asarray(self._native.predict(X))]
 
     def summary(self, alpha=0.05) -> pd.DataFrame:

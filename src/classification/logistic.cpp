@@ -681,17 +681,17 @@ RowMatrix<double> checked_scores(std::string_view where, MatrixView<double> X, c
   const Index n = X.rows(), K = coef.rows();
   if (K == 1) return checked_linear(where, X, coef.data(), intercept(0), threads);  // n x 1
   RowMatrix<double> Z(n, K);
-  std::vector<char> bad(static_cast<std::size_t>(std::max(1, resolve_threads(threads))), 0);
-  parallel_chunks(n, threads, [&](Index b, Index e, int t) {
+  for_rows_checked(where, X, threads, [&](Index b, Index e) {
+    bool finite = true;
     for (Index c = b; c < e; c += kChunk) {
       const Index m = std::min(e, c + kChunk) - c;
       auto Zc = Z.middleRows(c, m);
       Zc.noalias() = X.middleRows(c, m) * coef.transpose();
       Zc.rowwise() += intercept.transpose();
-      if (!Zc.allFinite()) bad[static_cast<std::size_t>(t)] = 1;
+      finite &= Zc.allFinite();
     }
+    return finite;
   });
-  if (std::any_of(bad.begin(), bad.end(), [](char v) { return v != 0; })) check_finite(where, "X", X);
   return Z;
 }
 

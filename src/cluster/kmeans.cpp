@@ -8,6 +8,7 @@
 
 #include "custmine/core/random.hpp"
 #include "custmine/core/blas.hpp"
+#include "custmine/core/linear_predict.hpp"
 #include "custmine/core/threading.hpp"
 
 namespace custmine::cluster {
@@ -858,27 +859,26 @@ std::vector<std::int32_t> KMeans::predict(MatrixView<double> X) const {
   const Index n = X.rows(), k = centers_.rows();
   const Expanded E = expand_about(centers_, reference_);
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
-  const int threads = resolve_threads(params_.n_threads);
-  std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(threads));
-  std::vector<char> bad(static_cast<std::size_t>(threads), 0);
-  const Index chunks = (n + kGemmRows - 1) / kGemmRows;
-  parallel_for(chunks, threads, [&](Index c, int t) {
-    const Index b = c * kGemmRows, e = std::min(n, b + kGemmRows);
-    RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
-    G.resize(e - b, k);
-    blas::gemm(1.0, blas::view(X.middleRows(b, e - b)), false, blas::view(E.Cc), true, 0.0, blas::mut_view(G));
-    if (!G.allFinite()) bad[static_cast<std::size_t>(t)] = 1;
-    for (Index i = 0; i < e - b; ++i) {
-      Index best = 0;
-      double bv = E.a(0) - 2 * G(i, 0);
-      for (Index j = 1; j < k; ++j) {
-        const double v = E.a(j) - 2 * G(i, j);
-        if (v < bv) bv = v, best = j;
+  for_rows_checked(where, X, params_.n_threads, [&](Index lo, Index hi) {
+    RowMatrix<double> G;
+    bool finite = true;
+    for (Index b = lo; b < hi; b += kGemmRows) {
+      const Index m = std::min(hi, b + kGemmRows) - b;
+      G.resize(m, k);
+      blas::gemm(1.0, blas::view(X.middleRows(b, m)), false, blas::view(E.Cc), true, 0.0, blas::mut_view(G));
+      finite &= G.allFinite();
+      for (Index i = 0; i < m; ++i) {
+        Index best = 0;
+        double bv = E.a(0) - 2 * G(i, 0);
+        for (Index j = 1; j < k; ++j) {
+          const double v = E.a(j) - 2 * G(i, j);
+          if (v < bv) bv = v, best = j;
+        }
+        labels[static_cast<std::size_t>(b + i)] = static_cast<std::int32_t>(best);
       }
-      labels[static_cast<std::size_t>(b + i)] = static_cast<std::int32_t>(best);
     }
+    return finite;
   });
-  if (std::any_of(bad.begin(), bad.end(), [](char v) { return v != 0; })) check_finite(where, "X", X);
   return labels;
 }
 

@@ -1,10 +1,6 @@
 // Linear predictions; see custmine/core/linear_predict.hpp.
 #include "custmine/core/linear_predict.hpp"
 
-#include <algorithm>
-#include <vector>
-
-#include "custmine/core/threading.hpp"
 
 namespace custmine {
 
@@ -22,18 +18,15 @@ Vector<double> checked_linear(std::string_view where, MatrixView<double> X, cons
   Vector<double> out(n);
   // A thread costs tens of microseconds to start: below ~2^19 multiply-adds (a few hundred
   // microseconds) one does the work.
-  const int threads = n * p < (Index{1} << 19) ? 1 : resolve_threads(n_threads);
-  std::vector<char> bad(static_cast<std::size_t>(threads), 0);
-  parallel_chunks(n, threads, [&](Index lo, Index hi, int t) {
+  for_rows_checked(where, X, n * p < (Index{1} << 19) ? 1 : n_threads, [&](Index lo, Index hi) {
     bool finite = true;
     for (Index i = lo; i < hi; ++i) {
       const double v = row_dot(X.row(i).data(), w, p) + b;
       out[i] = v;
       finite &= std::isfinite(v);
     }
-    if (!finite) bad[static_cast<std::size_t>(t)] = 1;
+    return finite;
   });
-  if (std::any_of(bad.begin(), bad.end(), [](char v) { return v != 0; })) check_finite(where, "X", X);
   return out;
 }
 

@@ -1,5 +1,6 @@
-// Linear predictions X w + b for the linear models' predict paths (regression, two-class
-// logistic scores), X read once.
+// Predict paths that read X once: for_rows_checked (rows in parallel, finiteness read off
+// the outputs; logistic, k-means) and the linear predictions X w + b built on it (regression,
+// two-class logistic scores).
 //
 // Each row's value is a dot product in a fixed order, the same operations wherever the row
 // sits, so predictions do not depend on how the rows are split (Spark and Dask partitions
@@ -9,11 +10,28 @@
 // overflowed stand.
 #pragma once
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 
 #include "custmine/core/matrix.hpp"
+#include "custmine/core/threading.hpp"
 
 namespace custmine {
+
+/// Runs body(begin, end) on contiguous chunks of X's rows on n_threads threads; body computes
+/// outputs from those rows and returns false when one of them is not finite. X's finiteness
+/// is read off the outputs: X is scanned (check_finite, naming `where` and the entry) only
+/// then, and a finite X whose outputs overflowed passes. For predict paths that read X once.
+template <class Body>
+void for_rows_checked(std::string_view where, MatrixView<double> X, int n_threads, Body&& body) {
+  const int threads = resolve_threads(n_threads);
+  std::vector<char> bad(static_cast<std::size_t>(threads), 0);
+  parallel_chunks(X.rows(), threads, [&](Index b, Index e, int t) {
+    if (!body(b, e)) bad[static_cast<std::size_t>(t)] = 1;
+  });
+  if (std::any_of(bad.begin(), bad.end(), [](char v) { return v != 0; })) check_finite(where, "X", X);
+}
 
 /// x . w over p entries in four interleaved partial sums.
 double row_dot(const double* x, const double* w, Index p);
