@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
+from ._itemset_array import ItemsetArray
 
 _METHODS = ("predict", "predict_proba", "decision_function", "score_samples", "transform")
 _NS_PER_DAY = 86_400 * 10**9
@@ -303,7 +304,7 @@ def itemsets_frame(candidates: list, counts: np.ndarray, n: int, min_count: int)
     df = pd.DataFrame(
         {
             "support": np.array([k for _, k in keep], dtype=np.float64) / float(n),
-            "itemsets": pd.Series([c for c, _ in keep], dtype=object),
+            "itemsets": pd.array(ItemsetArray._from_sequence([c for c, _ in keep])),
             "length": np.array([len(c) for c, _ in keep], dtype=np.int64),
             "count": np.array([k for _, k in keep], dtype=np.int64),
         }
