@@ -379,6 +379,19 @@ class ItemsetArray(ExtensionArray):
         out[:] = flat
         return out, counts
 
+    def __arrow_array__(self, type=None):
+        """The column as an Arrow list array (so ``df.to_parquet`` and ``pa.table(df)`` work):
+        each itemset a list of its labels (in code order; by their string forms in the object
+        form), missing itemsets null. Labels must share one Arrow type, as any list column's."""
+        import pyarrow as pa
+
+        if self._off is not None:
+            values = pa.array(self._labels[self._codes].tolist() if len(self._codes) else [])
+            mask = None if self._mask is None else pa.array(self._mask)
+            return pa.ListArray.from_arrays(pa.array(self._off, type=pa.int64()), values, mask=mask)
+        rows = [None if v is None else sorted(v, key=str) for v in self._obj]
+        return pa.array(rows, type=type)
+
     # -- what association_rules reads -----------------------------------------------------
     def _csr(self):
         """(offsets, codes, labels) of a compact array without missing rows, else None."""

@@ -405,3 +405,25 @@ def test_bad_input_is_named():
         arr[1]
     with pytest.raises(IndexError, match="valid indices"):
         arr["a"]
+
+
+def test_arrow_and_parquet_write_lists_of_labels():
+    pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (Arrow export is optional)")
+    import io
+
+    mixed = A.frequent_itemsets(_baskets(5), 0.05)  # str, int and float labels: no one Arrow type
+    strs = A.frequent_itemsets([[str(i) for i in b] for b in _baskets(5)], 0.05)
+    table = pa.table(strs)
+    assert pa.types.is_list(table.schema.field("itemsets").type)
+    buf = io.BytesIO()
+    strs.to_parquet(buf)
+    back = pd.read_parquet(io.BytesIO(buf.getvalue()))
+    assert [frozenset(x) for x in back["itemsets"]] == strs["itemsets"].tolist()
+    # Missing rows are nulls; the object form (after an edit) writes too.
+    gaps = strs.reindex([0, 10**6, 1])
+    assert pa.table(gaps).column("itemsets").null_count == 1
+    edited = strs["itemsets"].array.copy()
+    edited[0] = frozenset({"b", "a"})
+    assert pa.array(edited)[0].as_py() == ["a", "b"]
+    with pytest.raises((pa.ArrowTypeError, pa.ArrowInvalid)):
+        pa.table(mixed)
