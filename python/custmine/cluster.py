@@ -108,7 +108,8 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None):
         """Cluster the rows of X (numeric, finite; at least n_clusters rows)."""
         params = self._native_params()
-        X = validate_X(self, X, reset=True)
+        # Finiteness is checked (and the bad cell named) by the native fit: one scan, not two.
+        X = validate_X(self, X, reset=True, ensure_all_finite=False)
         if X.shape[0] < params["n_clusters"]:
             raise ValueError(f"KMeans.fit: n_samples={X.shape[0]} should be >= n_clusters={params['n_clusters']}")
         init = None
