@@ -35,7 +35,18 @@ LocalOutlierFactor<T>& LocalOutlierFactor<T>::fit(MatrixView<T> X) {
   derive_state();
   this->offset_ = offset_from_scores(nof_, params_.contamination, -1.5);
   this->profile_ = feature_ranges<T>(X, params_.n_threads);
-  this->profile_.baseline = column_medians(explain_training());
+  // Baseline: column medians of the training rows' contributions (with their own neighbours),
+  // on the rows baseline_rows picks, as the other detectors: all up to 2,048, else 2,048
+  // evenly spaced (all 25k rows of campaign took 4 % of a fit).
+  const Index nb_rows = std::min<Index>(n, 2048), k = train_idx_.cols();
+  RowMatrix<double> Qs(nb_rows, X_.cols());
+  RowMatrix<std::int64_t> Is(nb_rows, k);
+  for (Index r = 0; r < nb_rows; ++r) {
+    const Index i = r * n / nb_rows;
+    Qs.row(r) = X_.row(i);
+    Is.row(r) = train_idx_.row(i);
+  }
+  this->profile_.baseline = column_medians(contributions(Qs, Is));
   return *this;
 }
 
