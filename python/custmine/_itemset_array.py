@@ -345,7 +345,9 @@ class ItemsetArray(ExtensionArray):
     def __setitem__(self, key, value):
         if self._readonly:
             raise ValueError("Cannot modify read-only array")
-        obj = self._objects().copy()
+        # In code form the cached frozensets may be shared with copies of this array: written
+        # on a copy of them. An object-form array owns its objects and is written in place.
+        obj = self._objects() if self._off is None else self._objects().copy()
         key = check_array_indexer(self, key)
         if np.ndim(obj[key]) == 0 and isinstance(value, (ItemsetArray, pd.Series, pd.Index, np.ndarray)):
             raise ValueError("ItemsetArray.__setitem__: setting one element with a sequence of itemsets")
@@ -388,7 +390,8 @@ class ItemsetArray(ExtensionArray):
         if self._off is not None:
             values = pa.array(self._labels[self._codes].tolist() if len(self._codes) else [])
             mask = None if self._mask is None else pa.array(self._mask)
-            return pa.ListArray.from_arrays(pa.array(self._off, type=pa.int64()), values, mask=mask)
+            out = pa.ListArray.from_arrays(pa.array(self._off, type=pa.int64()), values, mask=mask)
+            return out if type is None else out.cast(type)
         rows = [None if v is None else sorted(v, key=str) for v in self._obj]
         return pa.array(rows, type=type)
 
