@@ -378,6 +378,12 @@ def test_pickle_keeps_codes_and_round_trips():
     assert back["itemsets"].tolist() == plain["itemsets"].tolist()
     edited = compact["itemsets"].array.copy()
     edited[0] = frozenset({"changed"})
+    # Copies of an object-form array are independent of it, in both directions.
+    other = edited.copy()
+    other[1] = frozenset({"other"})
+    edited[2] = frozenset({"third"})
+    assert edited[1] == plain["itemsets"].iloc[1] and other[2] == plain["itemsets"].iloc[2]
+    assert other[0] == frozenset({"changed"})
     again = pickle.loads(pickle.dumps(edited))
     assert not again.compact and again[0] == frozenset({"changed"})
 
@@ -425,5 +431,7 @@ def test_arrow_and_parquet_write_lists_of_labels():
     edited = strs["itemsets"].array.copy()
     edited[0] = frozenset({"b", "a"})
     assert pa.array(edited)[0].as_py() == ["a", "b"]
+    wide = pa.list_(pa.large_string())
+    assert pa.array(strs["itemsets"].array, type=wide).type == wide
     with pytest.raises((pa.ArrowTypeError, pa.ArrowInvalid)):
         pa.table(mixed)
