@@ -323,11 +323,17 @@ struct BlockSums {
   }
 };
 
-/// The bound algorithms' center step: C becomes the means from the block sums, shift each
-/// center's move; true when a cluster emptied and Lloyd's relocation (from a full assignment)
-/// was used instead, after which the bounds must be rebuilt.
-bool step_centers(const Data& D, const BlockSums& sums, RowMatrix<double>& C, std::vector<std::int32_t>& labels,
-                  VectorXd& shift) {
+/// What a bound algorithm does after its center step.
+enum class AfterStep { stop, rebuilt, sweep };
+
+/// The bound algorithms' center step, counted as an iteration: C becomes the means from the
+/// block sums, shift each center's move. stop: the moves are within tol_abs or max_iter is
+/// reached. rebuilt: a cluster emptied, Lloyd's relocation (from a full assignment) was used
+/// instead and `rebuild` has remade the bounds. sweep: the bounds are to be moved and tested.
+template <class Rebuild>
+AfterStep center_step(const Data& D, const BlockSums& sums, RowMatrix<double>& C, std::vector<std::int32_t>& labels,
+                      VectorXd& shift, int& iters, int max_iter, double tol_abs, Rebuild&& rebuild) {
+  Interrupt::check("KMeans::fit");
   RowMatrix<double> next;
   const bool relocated = !sums.centers(D, next);
   if (relocated) {
@@ -337,7 +343,11 @@ bool step_centers(const Data& D, const BlockSums& sums, RowMatrix<double>& C, st
   }
   for (Index c = 0; c < C.rows(); ++c) shift(c) = (next.row(c) - C.row(c)).norm();
   C.swap(next);
-  return relocated;
+  ++iters;
+  if (shift.squaredNorm() <= tol_abs || iters >= max_iter) return AfterStep::stop;
+  if (!relocated) return AfterStep::sweep;
+  rebuild();
+  return AfterStep::rebuilt;
 }
 
 /// body(thread, block sums, first row, rows) over runs of at most `run` rows of each fixed
@@ -445,14 +455,9 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
   RowMatrix<double> cc;
   std::vector<char> changed(static_cast<std::size_t>(B));
   for (r.iters = 0; r.iters < max_iter;) {
-    Interrupt::check("KMeans::fit");
-    const bool relocated = step_centers(D, sums, C, labels, shift);
-    ++r.iters;
-    if (shift.squaredNorm() <= tol_abs || r.iters >= max_iter) break;
-    if (relocated) {
-      full_pass();
-      continue;
-    }
+    const AfterStep next = center_step(D, sums, C, labels, shift, r.iters, max_iter, tol_abs, full_pass);
+    if (next == AfterStep::stop) break;
+    if (next == AfterStep::rebuilt) continue;
     const VectorXd half = half_gaps(C, &cc);
     // Shifts as floats rounded up; bounds less them, times (1 - 2^-23), stay below the
     // exact difference whatever the float rounding.
@@ -603,14 +608,9 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   VectorXd shift(k), half_gap(k);
   std::vector<char> changed(static_cast<std::size_t>(B));
   for (r.iters = 0; r.iters < max_iter;) {
-    Interrupt::check("KMeans::fit");
-    const bool relocated = step_centers(D, sums, C, labels, shift);
-    ++r.iters;
-    if (shift.squaredNorm() <= tol_abs || r.iters >= max_iter) break;
-    if (relocated) {
-      full_pass();
-      continue;
-    }
+    const AfterStep next = center_step(D, sums, C, labels, shift, r.iters, max_iter, tol_abs, full_pass);
+    if (next == AfterStep::stop) break;
+    if (next == AfterStep::rebuilt) continue;
     half_gap = half_gaps(C);
     // Every other center moved at most `far1` (`far2` when the row's own center moved most).
     Index far = 0;
