@@ -9,6 +9,7 @@
 #include "custmine/classification/logistic.hpp"
 #include "custmine/classification/naive_bayes.hpp"
 #include "custmine/core/random.hpp"
+#include "expect_error.hpp"
 
 using namespace custmine;
 using namespace custmine::classification;
@@ -125,12 +126,7 @@ TEST(Logistic, InvalidInput) {
   for (const double v : {double(NAN), double(INFINITY), -double(INFINITY)}) {
     RowMatrix<double> q = d.X;
     q(7, 2) = v;
-    try {
-      (void)m.predict(q);
-      ADD_FAILURE() << "expected an error for " << v;
-    } catch (const InvalidArgument& e) {
-      EXPECT_NE(std::string(e.what()).find("row 7, column 2"), std::string::npos) << e.what();
-    }
+    test::expect_error_naming<InvalidArgument>([&] { (void)m.predict(q); }, "row 7, column 2");
     EXPECT_THROW((void)m.predict_proba(q), InvalidArgument);
     EXPECT_THROW((void)m.decision_function(q), InvalidArgument);
   }

@@ -19,6 +19,7 @@
 #include "custmine/core/serialize.hpp"
 #include "custmine/core/threading.hpp"
 #include "custmine/tiering/rfm.hpp"
+#include "expect_error.hpp"
 
 using namespace custmine;
 
@@ -64,12 +65,8 @@ TEST(Checks, LinearPredictionsReadXOnce) {
   for (const double v : {double(NAN), double(INFINITY)}) {
     custmine::RowMatrix<double> Y = X;
     Y(600, 4) = v;
-    try {
-      (void)custmine::checked_linear("where", Y, w.data(), 0.5, 2);
-      ADD_FAILURE() << "expected an error";
-    } catch (const custmine::InvalidArgument& e) {
-      EXPECT_NE(std::string(e.what()).find("row 600, column 4"), std::string::npos) << e.what();
-    }
+    custmine::test::expect_error_naming<custmine::InvalidArgument>(
+        [&] { (void)custmine::checked_linear("where", Y, w.data(), 0.5, 2); }, "row 600, column 4");
   }
   custmine::RowMatrix<double> Y = X.topRows(3);
   Y.row(1) = w.transpose().cwiseSign() * std::numeric_limits<double>::max();
