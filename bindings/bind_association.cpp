@@ -84,18 +84,13 @@ py::array_t<T> np(const std::vector<T>& v) {
   return to_numpy(v);
 }
 
-py::dict rules_dict(const Rules& r, const py::object& labels) {
+// Rules as item codes (the Python side wraps them in ItemsetArray columns).
+py::dict rules_dict(const Rules& r) {
   py::dict d;
-  std::vector<Index> cons_off(r.cons_off);
   d["antecedent_offsets"] = np(r.ante_off);
   d["antecedent_items"] = np(r.ante);
   d["consequent_offsets"] = np(r.cons_off);
   d["consequent_items"] = np(r.cons);
-  if (!labels.is_none()) {
-    py::list l = labels;
-    d["antecedents"] = frozensets(r.ante_off, r.ante, l);
-    d["consequents"] = frozensets(r.cons_off, r.cons, l);
-  }
   d["antecedent support"] = np(r.antecedent_support);
   d["consequent support"] = np(r.consequent_support);
   d["support"] = np(r.support);
@@ -230,8 +225,7 @@ CUSTMINE_BIND_FAMILY(association) {
                                 const Array<double>& weight, double total, std::int64_t n_transactions,
                                 const std::string& metric, double min_threshold, int min_len, int max_len,
                                 bool multi_consequent, bool prune_redundant,
-                                std::optional<Array<std::uint8_t>> appearance, std::int64_t max_rules, int n_threads,
-                                const py::object& labels) {
+                                std::optional<Array<std::uint8_t>> appearance, std::int64_t max_rules, int n_threads) {
         constexpr std::string_view w = "association_rules";
         RuleParams p;
         p.metric = parse_measure(metric, w);
@@ -256,12 +250,12 @@ CUSTMINE_BIND_FAMILY(association) {
           py::gil_scoped_release nogil;
           r = association_rules(t, p);
         }
-        return rules_dict(r, labels);
+        return rules_dict(r);
       },
       py::arg("offsets"), py::arg("items"), py::arg("weight"), py::arg("total"), py::arg("n_transactions"),
       py::arg("metric"), py::arg("min_threshold"), py::arg("min_len"), py::arg("max_len"),
       py::arg("multi_consequent"), py::arg("prune_redundant"), py::arg("appearance"), py::arg("max_rules"),
-      py::arg("n_threads"), py::arg("labels") = py::none());
+      py::arg("n_threads"));
 
   py::class_<RuleRecommender>(m, "RuleRecommender")
       .def(py::init<>())
@@ -288,8 +282,7 @@ CUSTMINE_BIND_FAMILY(association) {
           }, py::arg("prices"))
       .def_property_readonly("n_items", &RuleRecommender::n_items)
       .def_property_readonly("has_prices", [](const RuleRecommender& r) { return !r.prices().empty(); })
-      .def("rules", [](const RuleRecommender& r, const py::object& labels) { return rules_dict(r.rules(), labels); },
-           py::arg("labels") = py::none())
+      .def("rules", [](const RuleRecommender& r) { return rules_dict(r.rules()); })
       .def("recommend_many", [](const RuleRecommender& r, const Transactions& baskets, int k, bool upsell,
                                 int n_threads) {
             std::vector<std::vector<Recommendation>> recs;
