@@ -192,10 +192,10 @@ CUSTMINE_BIND_FAMILY(association) {
       py::arg("min_len") = 1, py::arg("max_len") = 0, py::arg("n_threads") = 1, py::arg("max_itemsets") = 0,
       py::arg("labels") = py::none(), py::arg("as_tuples") = false);
 
-  // Builds the frozensets (or tuples) of custmine.association.ItemsetArray when it is read as
+  // Builds the frozensets of custmine.association.ItemsetArray when it is read as
   // Python objects; offsets and items come from the array, already checked by its constructor.
   m.def("itemsets_to_objects", [](const Array<std::int64_t>& offsets, const Array<std::int32_t>& items,
-                                  const py::list& labels, bool as_tuples) {
+                                  const py::list& labels) {
         constexpr std::string_view w = "itemsets_to_objects";
         auto o = span1d(offsets, w, "offsets");
         auto i = span1d(items, w, "items");
@@ -203,9 +203,9 @@ CUSTMINE_BIND_FAMILY(association) {
           fail(w, "offsets must start at 0 and end at the number of items");
         for (std::size_t s = 1; s < o.size(); ++s)
           if (o[s] < o[s - 1]) fail(w, "offsets must not decrease");
-        return as_tuples ? tuples(o, i, labels) : frozensets(o, i, labels);
+        return frozensets(o, i, labels);
       },
-      py::arg("offsets"), py::arg("items"), py::arg("labels"), py::arg("as_tuples") = false);
+      py::arg("offsets"), py::arg("items"), py::arg("labels"));
 
   m.def("count_itemsets", [](const Transactions& t, const Array<std::int64_t>& offsets,
                              const Array<std::int32_t>& items, int n_threads) {

@@ -245,7 +245,7 @@ class ItemsetArray(ExtensionArray):
     def _objects(self) -> np.ndarray:
         """Every element as an object ndarray (frozensets, None for missing), built once."""
         if self._obj is None:
-            built = _native.itemsets_to_objects(self._off, self._codes, self._labels.tolist(), False)
+            built = _native.itemsets_to_objects(self._off, self._codes, self._labels.tolist())
             obj = np.empty(len(self), dtype=object)
             obj[:] = built
             if self._mask is not None:
