@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "custmine/anomaly/distance.hpp"
 #include "custmine/anomaly/isolation_forest.hpp"
 #include "custmine/anomaly/knn_bounds.hpp"
 #include "custmine/anomaly/lof.hpp"
@@ -355,6 +356,67 @@ TEST(AnomalyNeighborIndex, BoundKernelsNeverExceedTheDistance) {
         EXPECT_EQ(cmin[static_cast<std::size_t>(i * panels.n_chunks() + c)], mn);
       }
     }
+  }
+}
+
+TEST(AnomalyNeighborIndex, SquaredDistanceKernelsAgreeInEveryBit) {
+  // Exact distances decide ties between neighbours: the AVX2 and portable sums must be equal.
+  Rng rng(8);
+  for (const Index d : {1, 3, 7, 8, 9, 16, 62, 63}) {
+    std::vector<double> a(static_cast<std::size_t>(d)), b(static_cast<std::size_t>(d));
+    for (int rep = 0; rep < 50; ++rep) {
+      for (Index f = 0; f < d; ++f) a[f] = rng.normal() * 1e3, b[f] = rng.normal() * 1e-3 + a[f] * (rep % 2);
+      const double want = anomaly::detail::squared_distance_portable(a.data(), b.data(), d);
+      EXPECT_EQ(anomaly::detail::squared_distance(a.data(), b.data(), d), want) << d;
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (__builtin_cpu_supports("avx2")) EXPECT_EQ(anomaly::detail::squared_distance_avx2(a.data(), b.data(), d), want) << d;
+#endif
+    }
+  }
+}
+
+TEST(AnomalyNeighborIndex, SymmetricMinimaEqualTheDirectOnes) {
+  // The reference rows' chunk minima from half the pairs (each block of pairs read both ways)
+  // equal, in every bit once rounded down to 16 bits, those of the bound kernel run with the
+  // rows as queries: the bound is the same float computation whichever row is the query.
+  // 200 rows: a partial last chunk.
+  Rng rng(6);
+  const Index n = 200, p = 11;
+  RowMatrix<float> C(n, p);
+  std::vector<double> pn(n), res(n);
+  for (Index j = 0; j < n; ++j) {
+    for (Index f = 0; f < p; ++f) C(j, f) = static_cast<float>(rng.normal() * 3.0);
+    pn[j] = C.row(j).cast<double>().squaredNorm();
+    res[j] = std::abs(rng.normal());
+  }
+  const auto panels = anomaly::detail::pack_bound_panels(C.data(), pn.data(), res.data(), n, p);
+  const Index nc = panels.n_chunks(), np = panels.n_pad;
+  RowMatrix<float> Q(np, p);
+  for (Index j = 0; j < np; ++j) panels.row(j, Q.row(j).data());
+  EXPECT_EQ(Q.topRows(n), C);
+  // Rounding down keeps a lower bound: never above the value, within 2^-7 of it.
+  for (const float v : {3.0f, 1e-30f, 123.456f, 7.0e30f}) {
+    EXPECT_LE(anomaly::detail::bf16_value(anomaly::detail::bf16_down(v)), v);
+    EXPECT_GE(anomaly::detail::bf16_value(anomaly::detail::bf16_down(v)), v * (1.0f - 1.0f / 128));
+  }
+  EXPECT_EQ(anomaly::detail::bf16_value(anomaly::detail::bf16_down(-1e-6f)), 0.0f);
+  for (bool generic : {false, true}) {
+    std::vector<std::uint16_t> all(static_cast<std::size_t>(np * nc), 0xFFFF);
+    std::vector<float> LB(static_cast<std::size_t>(np * np)), direct(static_cast<std::size_t>(np * nc));
+    for (Index I = 0; I < nc; ++I) anomaly::detail::symmetric_minima(panels, I, all.data(), generic);
+    anomaly::detail::projected_bounds(panels, Q.data(), panels.pn.data(), panels.res.data(), np, LB.data(),
+                                      direct.data(), generic);
+    for (Index j = 0; j < n; ++j)
+      for (Index c = 0; c < nc; ++c)
+        EXPECT_EQ(all[static_cast<std::size_t>(j * nc + c)], anomaly::detail::bf16_down(direct[static_cast<std::size_t>(j * nc + c)]))
+            << j << " " << c << " " << generic;
+    // One chunk's bounds alone, written from the chunk's first column of LB, are the same.
+    std::vector<float> part(static_cast<std::size_t>(4 * 64));
+    anomaly::detail::projected_bounds_chunks(panels, Q.row(8).data(), panels.pn.data() + 8, panels.res.data() + 8, 4,
+                                             2, 3, part.data(), 64, nullptr, generic);
+    for (Index i = 0; i < 4; ++i)
+      for (Index r = 0; r < 64; ++r)
+        EXPECT_EQ(part[static_cast<std::size_t>(i * 64 + r)], LB[static_cast<std::size_t>((8 + i) * np + 128 + r)]);
   }
 }
 
