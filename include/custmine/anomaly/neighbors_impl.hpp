@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -421,6 +422,21 @@ inline Index first_equal(const float* x, float v) {
   return 0;
 }
 
+/// Bit r set when x[r] is not above v (or is not a number), for 64 floats: a chunk's candidates
+/// in one pass of comparisons, without a branch per row.
+inline std::uint64_t not_above_mask(const float* x, float v) {
+  std::uint64_t mask = 0;
+#if defined(__SSE2__)
+  const __m128 t = _mm_set1_ps(v);
+  for (Index j = 0; j < 64; j += 4)
+    mask |= static_cast<std::uint64_t>(_mm_movemask_ps(_mm_cmpngt_ps(_mm_loadu_ps(x + j), t))) << j;
+#else
+  for (Index j = 0; j < 64; ++j)
+    if (!(x[j] > v)) mask |= std::uint64_t{1} << j;
+#endif
+  return mask;
+}
+
 /// The projected search's reference side (built once, see knn_projected).
 struct ProjectedIndex {
   Projection pr;
@@ -624,8 +640,12 @@ void knn_projected(const ProjectedIndex& ix, MatrixView<T> Q, Index keff, bool e
         const float* lb = bounds_in(c);
         const Index j0 = c * kChunk;
         cand.clear();
-        for (Index j = j0, j1 = std::min(n, j0 + kChunk); j < j1; ++j)
-          if (!(lb[j - j0] > limit) && j != skip) cand.push_back(j), prefetch_row(j);
+        std::uint64_t mask = not_above_mask(lb, limit);
+        if (n - j0 < kChunk) mask &= (std::uint64_t{1} << (n - j0)) - 1;  // the last chunk's rows only
+        for (; mask != 0; mask &= mask - 1) {
+          const Index j = j0 + std::countr_zero(mask);
+          if (j != skip) cand.push_back(j), prefetch_row(j);
+        }
         for (const Index j : cand) {
           if (lb[j - j0] > limit) continue;
           measure(j);
