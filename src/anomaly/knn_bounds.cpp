@@ -49,10 +49,9 @@ void bounds_generic(const BoundPanels& R, const float* Q, const float* qpn, cons
 // Rows of chunk I as queries: coordinates row-major, squared norms and residuals (padding
 // rows keep their huge norm, so their bounds stay out of every minimum).
 void unpack_chunk(const BoundPanels& R, Index I, float* Q, float* qpn, float* qres) {
-  const Index p = R.p;
   for (Index a = 0; a < kChunk; ++a) {
-    const Index j = I * kChunk + a, panel = j / kP, r = j % kP;
-    for (Index f = 0; f < p; ++f) Q[a * p + f] = R.x[static_cast<std::size_t>((panel * p + f) * kP + r)];
+    const Index j = I * kChunk + a;
+    R.row(j, Q + a * R.p);
     qpn[a] = R.pn[static_cast<std::size_t>(j)];
     qres[a] = R.res[static_cast<std::size_t>(j)];
   }
