@@ -283,6 +283,23 @@ TEST(AnomalyNeighborIndex, ProjectedSearchEqualsExhaustiveSearch) {
   }
 }
 
+TEST(AnomalyNeighborIndex, ProjectedSelfSearchBeyondTheSymmetricLimit) {
+  // Above 65,536 rows the training rows' search computes every bound (the symmetric minima
+  // would pass 128 MB): the same exact neighbours, checked on a sample against exhaustive search.
+  const Index n = 66000;
+  const auto X = low_rank(n, 24, 31);
+  const NeighborIndex ix(X, 6, 2);
+  ASSERT_EQ(ix.method(), NeighborIndex::Method::projected);
+  const auto self = ix.search<double>(X, X, 5, true, 2);
+  for (Index i = 0; i < n; i += 331) {
+    const auto want = naive_neighbours(X, X.row(i).data(), i, 5);
+    for (Index c = 0; c < 5; ++c) {
+      EXPECT_NEAR(self.distance(i, c), want[c].first, 1e-9 * (1.0 + want[c].first)) << i;
+      if (c + 1 < 5 && want[c + 1].first - want[c].first > 1e-9) EXPECT_EQ(self.index(i, c), want[c].second) << i;
+    }
+  }
+}
+
 TEST(AnomalyNeighborIndex, IsotropicDataUsesAllAxesAndBadCalls) {
   // No direction carries the distances: a bound on fewer axes cannot prune, so the float
   // bound over all axes (the float distance) is chosen; small data stays on brute force.
