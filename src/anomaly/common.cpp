@@ -101,11 +101,19 @@ FeatureProfile feature_ranges(MatrixView<T> X, int n_threads, Index max_rows) {
   return p;
 }
 
+std::vector<Index> baseline_row_ids(Index n, Index max_rows) {
+  const Index m = std::min(n, max_rows);
+  std::vector<Index> ids(static_cast<std::size_t>(m));
+  for (Index r = 0; r < m; ++r) ids[static_cast<std::size_t>(r)] = r * n / m;
+  return ids;
+}
+
 template <class T>
 RowMatrix<T> baseline_rows(MatrixView<T> X, Index max_rows) {
   if (X.rows() <= max_rows) return X;
-  RowMatrix<T> out(max_rows, X.cols());
-  for (Index r = 0; r < max_rows; ++r) out.row(r) = X.row(r * X.rows() / max_rows);
+  const std::vector<Index> ids = baseline_row_ids(X.rows(), max_rows);
+  RowMatrix<T> out(static_cast<Index>(ids.size()), X.cols());
+  for (std::size_t r = 0; r < ids.size(); ++r) out.row(static_cast<Index>(r)) = X.row(ids[r]);
   return out;
 }
 

@@ -50,8 +50,11 @@ struct FeatureProfile {
 template <class T>
 FeatureProfile feature_ranges(MatrixView<T> X, int n_threads = 1, Index max_rows = 200000);
 
-/// Rows of X used to compute contribution baselines: all rows when n <= max_rows, else
+/// Which of n rows contribution baselines are computed on: all when n <= max_rows, else
 /// max_rows rows evenly spaced (deterministic).
+std::vector<Index> baseline_row_ids(Index n, Index max_rows = 2048);
+
+/// Those rows of X (baseline_row_ids).
 template <class T>
 RowMatrix<T> baseline_rows(MatrixView<T> X, Index max_rows = 2048);
 

@@ -36,15 +36,14 @@ LocalOutlierFactor<T>& LocalOutlierFactor<T>::fit(MatrixView<T> X) {
   this->offset_ = offset_from_scores(nof_, params_.contamination, -1.5);
   this->profile_ = feature_ranges<T>(X, params_.n_threads);
   // Baseline: column medians of the training rows' contributions (with their own neighbours),
-  // on the rows baseline_rows picks, as the other detectors: all up to 2,048, else 2,048
-  // evenly spaced (all 25k rows of campaign took 4 % of a fit).
-  const Index nb_rows = std::min<Index>(n, 2048), k = train_idx_.cols();
+  // on the rows the other detectors take theirs from (all 25k rows of campaign took 4 % of a fit).
+  const std::vector<Index> ids = baseline_row_ids(n);
+  const Index nb_rows = static_cast<Index>(ids.size());
   RowMatrix<double> Qs(nb_rows, X_.cols());
-  RowMatrix<std::int64_t> Is(nb_rows, k);
+  RowMatrix<std::int64_t> Is(nb_rows, train_idx_.cols());
   for (Index r = 0; r < nb_rows; ++r) {
-    const Index i = r * n / nb_rows;
-    Qs.row(r) = X_.row(i);
-    Is.row(r) = train_idx_.row(i);
+    Qs.row(r) = X_.row(ids[static_cast<std::size_t>(r)]);
+    Is.row(r) = train_idx_.row(ids[static_cast<std::size_t>(r)]);
   }
   this->profile_.baseline = column_medians(contributions(Qs, Is));
   return *this;
