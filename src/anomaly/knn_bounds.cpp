@@ -194,8 +194,7 @@ BoundPanels pack_bound_panels(const float* coords, const double* pn, const doubl
   R.pn.assign(static_cast<std::size_t>(R.n_pad), std::numeric_limits<float>::max() / 4);
   R.res.assign(static_cast<std::size_t>(R.n_pad), 0.0f);
   for (Index j = 0; j < n; ++j) {
-    const Index panel = j / kP, r = j % kP;
-    for (Index f = 0; f < p; ++f) R.x[static_cast<std::size_t>((panel * p + f) * kP + r)] = coords[j * p + f];
+    for (Index f = 0; f < p; ++f) R.x[R.at(j, f)] = coords[j * p + f];
     R.pn[static_cast<std::size_t>(j)] = static_cast<float>(pn[j]);
     R.res[static_cast<std::size_t>(j)] = static_cast<float>(res[j]);
   }
@@ -203,8 +202,7 @@ BoundPanels pack_bound_panels(const float* coords, const double* pn, const doubl
 }
 
 void BoundPanels::row(Index j, float* coords) const {
-  const Index panel = j / kPanel, r = j % kPanel;
-  for (Index f = 0; f < p; ++f) coords[f] = x[static_cast<std::size_t>((panel * p + f) * kPanel + r)];
+  for (Index f = 0; f < p; ++f) coords[f] = x[at(j, f)];
 }
 
 bool fast_bounds() {

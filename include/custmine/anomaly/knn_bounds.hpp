@@ -23,6 +23,10 @@ struct BoundPanels {
   std::vector<float> pn;   // n_pad squared norms of the coordinates (padding: huge)
   std::vector<float> res;  // n_pad residual norms
   [[nodiscard]] Index n_chunks() const { return n_pad / kChunk; }
+  /// Where coordinate f of row j sits in x.
+  [[nodiscard]] std::size_t at(Index j, Index f) const {
+    return static_cast<std::size_t>(((j / kPanel) * p + f) * kPanel + j % kPanel);
+  }
   /// Row j's p coordinates, as the kernel reads them.
   void row(Index j, float* coords) const;
 };
