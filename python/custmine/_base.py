@@ -53,6 +53,13 @@ def resolve_n_jobs(n_jobs, where: str = "n_jobs") -> int:
 # Arrays
 
 
+def check_bool(value, name: str, where: str) -> bool:
+    """value as a bool; ValueError naming the argument when it is not True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def validate_X(estimator, X, *, reset: bool, y=None, **kwargs):
     """scikit-learn's validate_data (keeps ``feature_names_in_``/``n_features_in_``),
     returning float64 C-contiguous arrays the core views without a copy."""

@@ -33,7 +33,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from . import _core
-from ._base import NativeModelMixin, resolve_n_jobs
+from ._base import NativeModelMixin, check_bool, resolve_n_jobs
 from ._itemset_array import ItemsetArray, ItemsetDtype, _object_array
 
 _native = _core.association
@@ -396,8 +396,7 @@ def frequent_itemsets(
     threads = resolve_n_jobs(n_jobs, where)
     if itemset_type not in ("frozenset", "tuple"):
         raise ValueError(f"{where}: itemset_type must be 'frozenset' or 'tuple', got {itemset_type!r}")
-    if not isinstance(compact, (bool, np.bool_)):
-        raise ValueError(f"{where}: compact must be True or False, got {compact!r}")
+    check_bool(compact, "compact", where)
     lazy = itemset_type == "frozenset" and compact
     res = _native.frequent_itemsets(
         tx._native, minc, algorithm, kind, min_len_v, max_len_v, threads, max_sets, None if lazy else tx.labels,
@@ -534,8 +533,7 @@ def association_rules(
         when read; see :func:`frequent_itemsets`); ``False`` gives plain object columns.
     """
     where = "association_rules"
-    if not isinstance(compact, (bool, np.bool_)):
-        raise ValueError(f"{where}: compact must be True or False, got {compact!r}")
+    check_bool(compact, "compact", where)
     if metric not in _METRICS:
         raise ValueError(f"{where}: metric must be one of {', '.join(_METRICS)}; got {metric!r}")
     if isinstance(min_threshold, bool) or not isinstance(min_threshold, numbers.Real) or np.isnan(min_threshold):

@@ -30,7 +30,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
-from ._base import NativeModelMixin, ProbaClassifierMixin, resolve_n_jobs, validate_X
+from ._base import NativeModelMixin, ProbaClassifierMixin, check_bool, resolve_n_jobs, validate_X
 from .tree import (
     _check_targets,
     _class_weights,
@@ -85,10 +85,8 @@ class _BaseForest(NativeModelMixin, BaseEstimator):
         if sw.sum() <= 0:
             raise ValueError(f"{where}: sample_weight sums to zero")
         n_est = _int_param(self.n_estimators, "n_estimators", where, 1, allow_none=False)
-        if not isinstance(self.bootstrap, (bool, np.bool_)):
-            raise ValueError(f"{where}: bootstrap must be True or False, got {self.bootstrap!r}")
-        if not isinstance(self.oob_score, (bool, np.bool_)):
-            raise ValueError(f"{where}: oob_score must be True or False, got {self.oob_score!r}")
+        check_bool(self.bootstrap, "bootstrap", where)
+        check_bool(self.oob_score, "oob_score", where)
         if self.oob_score and not self.bootstrap:
             raise ValueError(f"{where}: oob_score=True needs bootstrap=True")
         if self.max_samples is None:

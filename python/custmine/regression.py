@@ -23,7 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
 from . import regression_metrics as metrics
-from ._base import NativeModelMixin, resolve_n_jobs, validate_X
+from ._base import NativeModelMixin, check_bool, resolve_n_jobs, validate_X
 
 _r = _core.regression
 
@@ -62,12 +62,6 @@ def _check_number(value, name, where, *, low=None, low_open=False, integer=False
     if low is not None and (value <= low if low_open else value < low):
         raise ValueError(f"{where}: {name} must be {'>' if low_open else '>='} {low}, got {value!r}")
     return value
-
-
-def _check_bool(value, name, where):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{where}: {name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 class _Linear(NativeModelMixin, RegressorMixin, BaseEstimator):
@@ -143,9 +137,9 @@ class LinearRegression(_Linear):
 
     def fit(self, X, y, sample_weight=None):
         where = "LinearRegression.fit"
-        fi = _check_bool(self.fit_intercept, "fit_intercept", where)
+        fi = check_bool(self.fit_intercept, "fit_intercept", where)
         if self.use_t is not None:
-            _check_bool(self.use_t, "use_t", where)
+            check_bool(self.use_t, "use_t", where)
         X, y, w = self._validate_fit(X, y, sample_weight)
         native = _r.LinearRegression(fi, str(self.solver), str(self.cov_type), self.use_t,
                                      resolve_n_jobs(self.n_jobs, where))
@@ -259,7 +253,7 @@ class Ridge(_Linear):
     def fit(self, X, y, sample_weight=None):
         where = "Ridge.fit"
         _check_number(self.alpha, "alpha", where, low=0)
-        fi = _check_bool(self.fit_intercept, "fit_intercept", where)
+        fi = check_bool(self.fit_intercept, "fit_intercept", where)
         X, y, w = self._validate_fit(X, y, sample_weight)
         native = _r.Ridge(float(self.alpha), fi, resolve_n_jobs(self.n_jobs, where))
         native.fit(X, y, w)
@@ -292,7 +286,7 @@ class RidgeCV(_Linear):
 
     def fit(self, X, y, sample_weight=None):
         where = "RidgeCV.fit"
-        fi = _check_bool(self.fit_intercept, "fit_intercept", where)
+        fi = check_bool(self.fit_intercept, "fit_intercept", where)
         alphas = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64))
         if alphas.ndim != 1 or alphas.size == 0 or not np.all(np.isfinite(alphas)) or np.any(alphas <= 0):
             raise ValueError(f"{where}: alphas must be a non-empty list of finite numbers > 0, got {self.alphas!r}")
@@ -364,8 +358,8 @@ def _precompute(value, where):
 def _enet_common(est, where):
     _check_number(est.max_iter, "max_iter", where, low=1, integer=True)
     _check_number(est.tol, "tol", where, low=0)
-    return (_check_bool(est.fit_intercept, "fit_intercept", where), _precompute(est.precompute, where),
-            _check_bool(est.screening, "screening", where), resolve_n_jobs(est.n_jobs, where))
+    return (check_bool(est.fit_intercept, "fit_intercept", where), _precompute(est.precompute, where),
+            check_bool(est.screening, "screening", where), resolve_n_jobs(est.n_jobs, where))
 
 
 class ElasticNet(_Linear):
@@ -403,7 +397,7 @@ class ElasticNet(_Linear):
         fi, pre, scr, threads = _enet_common(self, where)
         X, y, w = self._validate_fit(X, y, sample_weight)
         start = None
-        if _check_bool(self.warm_start, "warm_start", where) and getattr(self, "coef_", None) is not None:
+        if check_bool(self.warm_start, "warm_start", where) and getattr(self, "coef_", None) is not None:
             if np.shape(self.coef_) == (X.shape[1],):
                 start = np.ascontiguousarray(self.coef_, dtype=np.float64)
         native = _r.ElasticNet(float(self.alpha), float(l1), fi, int(self.max_iter), float(self.tol), pre, scr, threads)
@@ -614,7 +608,7 @@ class _GLMBase(_Linear):
     def fit(self, X, y, sample_weight=None):
         where = f"{type(self).__name__}.fit"
         _check_number(self.alpha, "alpha", where, low=0)
-        fi = _check_bool(self.fit_intercept, "fit_intercept", where)
+        fi = check_bool(self.fit_intercept, "fit_intercept", where)
         _check_number(self.max_iter, "max_iter", where, low=1, integer=True)
         _check_number(self.tol, "tol", where, low=0, low_open=True)
         power = _check_number(self._power(), "power", where)
