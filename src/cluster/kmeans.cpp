@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "custmine/cluster/center_distances.hpp"
 #include "custmine/core/random.hpp"
 #include "custmine/core/blas.hpp"
 #include "custmine/core/linear_predict.hpp"
@@ -531,77 +532,56 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
 /// differently).
 RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs) {
   const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
-  // Rows are examined in runs: the rows of a run that need all k distances are gathered,
-  // less the reference point, for one product.
+  // Rows are examined in runs of kRun: their bounds first, then the rows left in doubt.
   constexpr Index kRun = 2048;
   RunResult r;
   std::vector<std::int32_t> labels(n);
   std::vector<double> upper(static_cast<std::size_t>(n)), lower(static_cast<std::size_t>(n));
   BlockSums sums(B, k, p);
-  // Rounding bound of the expanded squared distance, relative to |x|^2 + |c|^2.
+  // Rounding bound of the directly computed squared distances (center_distances.hpp),
+  // relative, with room for the square root's rounding.
   const double rel_err = static_cast<double>(p + 4) * std::numeric_limits<double>::epsilon();
-  RowMatrix<double> Cc(k, p);
-  VectorXd ccsq(k);
+  detail::CenterPanel panel;
+  const detail::CenterDistancesFn distances = detail::center_distances();
   struct Scratch {
-    RowMatrix<double> Xg, G;
-    VectorXd xsq;
     std::vector<Index> ids;
-    std::vector<double> z;
+    std::vector<double> z, d2;
   };
   std::vector<Scratch> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
+  // Nearest center of row i (lowest index on ties) with bounds widened by the rounding
+  // bound: u >= distance to it, l <= distance to every other center. Moves the row between
+  // the block sums in `a` (from = -1: not counted yet); true when a counted row moved.
+  auto nearest_row = [&](Scratch& S, Index i, double* a, bool counted) {
+    double* d2 = S.d2.data();
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    distances(D.X.row(i).data(), panel, d2);
+    Index best = 0;
+    double bv = d2[0];
+    for (Index j = 1; j < k; ++j)
+      if (d2[j] < bv) bv = d2[j], best = j;
+    double second = inf;
+    for (Index j = 0; j < k; ++j) second = std::min(second, j == best ? inf : d2[j]);
+    upper[i] = std::sqrt(bv * (1 + rel_err));
+    lower[i] = std::sqrt(second * (1 - rel_err));
+    const Index cur = counted ? labels[i] : -1;
+    if (best == cur) return false;
+    sums.move(a, D, i, cur, best);
+    labels[i] = static_cast<std::int32_t>(best);
+    return counted;
+  };
+  auto center_centers = [&] { panel.assign(C); };
   for (Scratch& S : scratch) {
-    S.Xg.resize(kRun, p);
-    S.G.resize(kRun, k);
-    S.xsq.resize(kRun);
     S.ids.resize(kRun);
     S.z.resize(kRun);
+    S.d2.resize(static_cast<std::size_t>((k + 7) / 8 * 8));
   }
-  // Nearest center of S.ids[0..m) (lowest index on ties) with bounds widened by the
-  // rounding bound: u >= distance to it, l <= distance to every other center. Moves rows
-  // between the block sums in `a` (from = -1: not counted yet).
-  auto nearest_rows = [&](Scratch& S, Index m, double* a, bool counted) {
-    bool moved = false;
-    for (Index t = 0; t < m; ++t) {
-      S.Xg.row(t) = D.X.row(S.ids[t]) - D.ref;
-      S.xsq(t) = S.Xg.row(t).squaredNorm();
-    }
-    blas::gemm(1.0, blas::view(S.Xg.topRows(m)), false, blas::view(Cc), true, 0.0, blas::mut_view(S.G.topRows(m)));
-    for (Index t = 0; t < m; ++t) {
-      const double xs = S.xsq(t);
-      const double* g = S.G.row(t).data();
-      Index best = 0;
-      double bv = ccsq(0) - 2 * g[0];
-      for (Index j = 1; j < k; ++j) {
-        const double v = ccsq(j) - 2 * g[j];
-        if (v < bv) bv = v, best = j;
-      }
-      double second = std::numeric_limits<double>::infinity();
-      for (Index j = 0; j < k; ++j)
-        if (j != best) second = std::min(second, xs + ccsq(j) - 2 * g[j] - rel_err * (xs + ccsq(j)));
-      const Index i = S.ids[t];
-      upper[i] = std::sqrt(std::max(0.0, xs + bv) + rel_err * (xs + ccsq(best)));
-      lower[i] = std::sqrt(std::max(0.0, second));
-      const Index cur = counted ? labels[i] : -1;
-      if (best != cur) {
-        sums.move(a, D, i, cur, best);
-        labels[i] = static_cast<std::int32_t>(best);
-        moved = counted;
-      }
-    }
-    return moved;
-  };
-  auto center_centers = [&] {
-    Cc = C.rowwise() - D.ref;
-    ccsq = Cc.rowwise().squaredNorm();
-  };
   // Bounds and block sums from scratch (start, and after an empty-cluster relocation).
   auto full_pass = [&] {
     sums.clear();
     center_centers();
     for_block_runs(sums, n, B, D.threads, kRun, [&](int t, double* a, Index s0, Index m) {
       Scratch& S = scratch[static_cast<std::size_t>(t)];
-      std::iota(S.ids.begin(), S.ids.begin() + m, s0);
-      nearest_rows(S, m, a, false);
+      for (Index i = s0; i < s0 + m; ++i) nearest_row(S, i, a, false);
     });
   };
   full_pass();
@@ -663,7 +643,6 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
         } else {
           for (Index q = 0; q < std::min(m, kAhead); ++q) prefetch(q);
         }
-        Index full = 0;
         for (Index q = 0; q < m; ++q) {
           if (stream) {
             const char* want = std::min(run_end, reinterpret_cast<const char*>(D.X.row(Sc.ids[q]).data()) + kStreamAhead);
@@ -673,11 +652,10 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
           }
           const Index i = Sc.ids[q];
           const double u = std::sqrt(sq_dist(D.X.row(i).data(), C.row(labels[i]).data(), p));
-          upper[i] = u;
-          Sc.ids[full] = i;  // kept when in doubt; full <= q, so no unread entry is overwritten
-          full += u >= Sc.z[q] ? 1 : 0;
+          // Still in doubt: every distance, while the row is in the nearest cache.
+          if (u >= Sc.z[q]) any = nearest_row(Sc, i, a, true) || any;
+          else upper[i] = u;
         }
-        if (full > 0 && nearest_rows(Sc, full, a, true)) any = true;
       }
       changed[static_cast<std::size_t>(b)] = any;
     });

@@ -3,6 +3,7 @@
 // JSON; silhouette by hand.
 #include <gtest/gtest.h>
 
+#include "custmine/cluster/center_distances.hpp"
 #include "custmine/cluster/kmeans.hpp"
 #include "custmine/core/random.hpp"
 #include "expect_error.hpp"
@@ -100,6 +101,42 @@ TEST(KMeans, BoundsReachLloydsFixedPointInTheSameIterations) {
       EXPECT_EQ(m2.centers(), m.centers());
       EXPECT_EQ(m2.labels(), m.labels());
       EXPECT_EQ(m2.inertia(), m.inertia());
+    }
+  }
+}
+
+TEST(KMeans, CenterDistanceKernelsAgreeInEveryBit) {
+  // The rows in doubt are assigned from these distances, ties to the lowest index: the AVX2
+  // and portable sums must be equal; each is within its stated rounding bound, and the
+  // padded centers are infinitely far.
+  Rng rng(12);
+  for (const Index k : {1, 5, 8, 11}) {
+    for (const Index p : {1, 2, 7, 20}) {
+      RowMatrix<double> C(k, p);
+      for (Index j = 0; j < k; ++j)
+        for (Index f = 0; f < p; ++f) C(j, f) = 1e4 + rng.normal();  // far from the origin
+      cluster::detail::CenterPanel panel;
+      panel.assign(C);
+      ASSERT_EQ(panel.width % 8, 0);
+      std::vector<double> x(static_cast<std::size_t>(p)), a(static_cast<std::size_t>(panel.width)), b = a;
+      for (int rep = 0; rep < 20; ++rep) {
+        for (Index f = 0; f < p; ++f) x[f] = 1e4 + rng.normal();
+        cluster::detail::center_distances_portable(x.data(), panel, a.data());
+        cluster::detail::center_distances()(x.data(), panel, b.data());
+        EXPECT_EQ(a, b) << k << " x " << p;
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (__builtin_cpu_supports("avx2")) {
+          cluster::detail::center_distances_avx2(x.data(), panel, b.data());
+          EXPECT_EQ(a, b) << k << " x " << p;
+        }
+#endif
+        for (Index j = 0; j < k; ++j) {
+          long double exact = 0;
+          for (Index f = 0; f < p; ++f) exact += (static_cast<long double>(x[f]) - C(j, f)) * (static_cast<long double>(x[f]) - C(j, f));
+          EXPECT_LE(std::abs(a[j] - static_cast<double>(exact)), (p + 4) * 0x1p-53 * static_cast<double>(exact));
+        }
+        for (Index j = k; j < panel.width; ++j) EXPECT_EQ(a[j], std::numeric_limits<double>::infinity());
+      }
     }
   }
 }
