@@ -364,7 +364,7 @@ void for_block_runs(BlockSums& sums, Index n, Index B, int threads, Index run, B
 
 /// Squared distance with four partial sums (a single running sum is a chain of dependent
 /// additions).
-double sq_dist(const double* x, const double* c, Index p) {
+inline double sq_dist(const double* x, const double* c, Index p) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   Index f = 0;
   for (; f + 4 <= p; f += 4) {
@@ -542,7 +542,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   // relative, with room for the square root's rounding.
   const double rel_err = static_cast<double>(p + 4) * std::numeric_limits<double>::epsilon();
   detail::CenterPanel panel;
-  const detail::CenterDistancesFn distances = detail::center_distances();
+  const detail::NearestCentersFn nearest = detail::nearest_centers();
   struct Scratch {
     std::vector<Index> ids;
     std::vector<double> z, d2;
@@ -552,16 +552,8 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   // bound: u >= distance to it, l <= distance to every other center. Moves the row between
   // the block sums in `a` (from = -1: not counted yet); true when a counted row moved.
   auto nearest_row = [&](Scratch& S, Index i, double* a, bool counted) {
-    double* d2 = S.d2.data();
-    constexpr double inf = std::numeric_limits<double>::infinity();
-    distances(D.X.row(i).data(), panel, d2);
-    Index best = 0;
-    double bv = d2[0];
-    for (Index j = 1; j < k; ++j)
-      if (d2[j] < bv) bv = d2[j], best = j;
-    double second = inf;
-    for (Index j = 0; j < k; ++j) second = std::min(second, j == best ? inf : d2[j]);
-    upper[i] = std::sqrt(bv * (1 + rel_err));
+    const auto [best, first, second] = nearest(D.X.row(i).data(), panel, S.d2.data());
+    upper[i] = std::sqrt(first * (1 + rel_err));
     lower[i] = std::sqrt(second * (1 - rel_err));
     const Index cur = counted ? labels[i] : -1;
     if (best == cur) return false;

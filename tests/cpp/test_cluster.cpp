@@ -107,35 +107,55 @@ TEST(KMeans, BoundsReachLloydsFixedPointInTheSameIterations) {
 
 TEST(KMeans, CenterDistanceKernelsAgreeInEveryBit) {
   // The rows in doubt are assigned from these distances, ties to the lowest index: the AVX2
-  // and portable sums must be equal; each is within its stated rounding bound, and the
-  // padded centers are infinitely far.
+  // and portable kernels must agree in every bit; each distance is within its stated
+  // rounding bound, the padded centers are infinitely far, and a duplicated center ties.
+  namespace cd = cluster::detail;
   Rng rng(12);
   for (const Index k : {1, 5, 8, 11}) {
     for (const Index p : {1, 2, 7, 20}) {
       RowMatrix<double> C(k, p);
       for (Index j = 0; j < k; ++j)
         for (Index f = 0; f < p; ++f) C(j, f) = 1e4 + rng.normal();  // far from the origin
-      cluster::detail::CenterPanel panel;
+      if (k >= 5) C.row(3) = C.row(1);
+      cd::CenterPanel panel;
       panel.assign(C);
       ASSERT_EQ(panel.width % 8, 0);
       std::vector<double> x(static_cast<std::size_t>(p)), a(static_cast<std::size_t>(panel.width)), b = a;
       for (int rep = 0; rep < 20; ++rep) {
-        for (Index f = 0; f < p; ++f) x[f] = 1e4 + rng.normal();
-        cluster::detail::center_distances_portable(x.data(), panel, a.data());
-        cluster::detail::center_distances()(x.data(), panel, b.data());
+        for (Index f = 0; f < p; ++f) x[f] = (rep % 4 == 0 ? C(std::min<Index>(1, k - 1), f) : 1e4) + 1e-3 * rng.normal();
+        cd::center_distances_portable(x.data(), panel, a.data());
+        const cd::NearestTwo want = cd::nearest_two_portable(a.data(), k);
+        const cd::NearestTwo got = cd::nearest_centers()(x.data(), panel, b.data());
         EXPECT_EQ(a, b) << k << " x " << p;
+        EXPECT_EQ(got.best, want.best);
+        EXPECT_EQ(got.first, want.first);
+        EXPECT_EQ(got.second, want.second);
 #if defined(__x86_64__) && defined(__GNUC__)
         if (__builtin_cpu_supports("avx2")) {
-          cluster::detail::center_distances_avx2(x.data(), panel, b.data());
+          const cd::NearestTwo v = cd::nearest_centers_avx2(x.data(), panel, b.data());
           EXPECT_EQ(a, b) << k << " x " << p;
+          EXPECT_EQ(v.best, want.best);
+          EXPECT_EQ(v.first, want.first);
+          EXPECT_EQ(v.second, want.second);
         }
 #endif
+        // The nearest two by hand; a row next to the duplicated center picks its lower index.
+        Index best = 0;
+        for (Index j = 1; j < k; ++j)
+          if (a[j] < a[best]) best = j;
+        EXPECT_EQ(want.best, best);
+        EXPECT_EQ(want.first, a[best]);
+        if (k >= 5 && rep % 4 == 0) {
+          EXPECT_EQ(want.best, 1);
+          EXPECT_EQ(want.second, want.first);
+        }
         for (Index j = 0; j < k; ++j) {
           long double exact = 0;
           for (Index f = 0; f < p; ++f) exact += (static_cast<long double>(x[f]) - C(j, f)) * (static_cast<long double>(x[f]) - C(j, f));
           EXPECT_LE(std::abs(a[j] - static_cast<double>(exact)), (p + 4) * 0x1p-53 * static_cast<double>(exact));
         }
         for (Index j = k; j < panel.width; ++j) EXPECT_EQ(a[j], std::numeric_limits<double>::infinity());
+        if (k == 1) EXPECT_EQ(want.second, std::numeric_limits<double>::infinity());
       }
     }
   }

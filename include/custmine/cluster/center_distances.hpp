@@ -87,15 +87,72 @@ __attribute__((target("avx2"))) inline void center_distances_avx2(const double* 
 }
 #endif
 
-using CenterDistancesFn = void (*)(const double*, const CenterPanel&, double*);
+/// A row's nearest center (the lowest index among equals) and the two smallest squared
+/// distances: to it, and to the nearest other center (equal to the first on a tie).
+struct NearestTwo {
+  Index best = 0;
+  double first = 0, second = 0;
+};
+
+/// NearestTwo from the k distances in d (k >= 1).
+inline NearestTwo nearest_two_portable(const double* d, Index k) {
+  NearestTwo r{0, d[0], std::numeric_limits<double>::infinity()};
+  for (Index j = 1; j < k; ++j)
+    if (d[j] < r.first) r.first = d[j], r.best = j;
+  for (Index j = 0; j < k; ++j)
+    if (j != r.best) r.second = std::min(r.second, d[j]);
+  return r;
+}
+
+/// Distances and nearest two for row x (d: scratch of P.width entries).
+inline NearestTwo nearest_centers_portable(const double* x, const CenterPanel& P, double* d) {
+  center_distances_portable(x, P, d);
+  return nearest_two_portable(d, P.k);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) inline double min_lanes(__m256d v) {
+  const __m128d h = _mm_min_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_min_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
+/// The same with vector minima over the padded width (minima are exact: same results).
+__attribute__((target("avx2"))) inline NearestTwo nearest_centers_avx2(const double* x, const CenterPanel& P, double* d) {
+  center_distances_avx2(x, P, d);
+  const Index w = P.width;
+  __m256d m = _mm256_loadu_pd(d);
+  for (Index j = 4; j < w; j += 4) m = _mm256_min_pd(m, _mm256_loadu_pd(d + j));
+  NearestTwo r;
+  r.first = min_lanes(m);
+  const __m256d first = _mm256_set1_pd(r.first);
+  for (Index j = 0; j < w; j += 4) {
+    const int hit = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(d + j), first, _CMP_EQ_OQ));
+    if (hit != 0) {
+      r.best = j + __builtin_ctz(static_cast<unsigned>(hit));
+      break;
+    }
+  }
+  // The other centers' minimum: the best lane masked to infinity (lane numbers as doubles).
+  const __m256d inf = _mm256_set1_pd(std::numeric_limits<double>::infinity());
+  const __m256d best = _mm256_set1_pd(static_cast<double>(r.best));
+  __m256d lane = _mm256_setr_pd(0, 1, 2, 3);
+  m = inf;
+  for (Index j = 0; j < w; j += 4, lane = _mm256_add_pd(lane, _mm256_set1_pd(4)))
+    m = _mm256_min_pd(m, _mm256_blendv_pd(_mm256_loadu_pd(d + j), inf, _mm256_cmp_pd(lane, best, _CMP_EQ_OQ)));
+  r.second = min_lanes(m);
+  return r;
+}
+#endif
+
+using NearestCentersFn = NearestTwo (*)(const double*, const CenterPanel&, double*);
 
 /// The vector twin where the processor has AVX2, the portable one otherwise (same results).
-inline CenterDistancesFn center_distances() {
+inline NearestCentersFn nearest_centers() {
 #if defined(__x86_64__) && defined(__GNUC__)
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return center_distances_avx2;
+  if (avx2) return nearest_centers_avx2;
 #endif
-  return center_distances_portable;
+  return nearest_centers_portable;
 }
 
 }  // namespace custmine::cluster::detail
