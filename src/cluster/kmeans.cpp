@@ -696,51 +696,97 @@ void check_weights(std::string_view where, std::span<const double> w, Index n) {
 
 namespace {
 
+/// Greedy k-means++ (see kmeans.hpp). Each step draws its candidates with probability
+/// proportional to w x (squared distance to the nearest chosen center), measures every row
+/// against them in one pass over X (one product per 2048 rows), and keeps the candidate
+/// that lowers the potential most. The draw needs no prefix sum over all rows: the pass
+/// leaves each fixed block's potential, so a draw picks a block from those and scans only
+/// within it; sums run in fixed block and row order, so the seeding is the same on any
+/// number of threads.
 RowMatrix<double> plusplus(const Data& D, int k, std::uint64_t seed, std::uint64_t stream) {
   const MatrixView<double>& X = D.X;
-  const Index n = X.rows();
+  const Index n = X.rows(), p = X.cols(), B = n_blocks(n);
+  auto block_lo = [&](Index b) { return n * b / B; };
   Rng rng = Rng::stream(seed, stream);
-  auto draw = [&](const VectorXd& cum) {
-    const double r = rng.uniform() * cum(n - 1);
-    const Index i = std::upper_bound(cum.data(), cum.data() + n, r) - cum.data();
-    return std::min(i, n - 1);
+  // A row drawn with probability value(i) / sum, from the blocks' sums `tot` (rows of value 0
+  // are never drawn, even when rounding leaves the scan short of the drawn point).
+  auto draw = [&](const std::vector<double>& tot, auto&& value) {
+    double sum = 0;
+    for (const double t : tot) sum += t;
+    double r = rng.uniform() * sum;
+    Index b = 0, last = -1;
+    for (; b < B; ++b) {
+      if (tot[static_cast<std::size_t>(b)] > 0) last = b;
+      if (r < tot[static_cast<std::size_t>(b)]) break;
+      r -= tot[static_cast<std::size_t>(b)];
+    }
+    if (last < 0) return n - 1;  // every row coincides with a chosen center: any row will do
+    if (b == B) b = last, r = tot[static_cast<std::size_t>(b)];
+    Index pick = -1;
+    double run = 0;
+    for (Index i = block_lo(b); i < block_lo(b + 1); ++i) {
+      const double v = value(i);
+      if (!(v > 0)) continue;
+      pick = i;
+      if ((run += v) > r) break;
+    }
+    return pick;
   };
-  VectorXd cum(n);
-  double run = 0;
-  for (Index i = 0; i < n; ++i) cum(i) = (run += D.weight(i));
-  RowMatrix<double> C(k, X.cols());
-  Index first = draw(cum);
-  C.row(0) = X.row(first);
+  std::vector<double> tot(static_cast<std::size_t>(B));
+  parallel_for(B, D.threads, [&](Index b, int) {
+    double s = 0;
+    for (Index i = block_lo(b); i < block_lo(b + 1); ++i) s += D.weight(i);
+    tot[static_cast<std::size_t>(b)] = s;
+  });
+  RowMatrix<double> C(k, p);
+  C.row(0) = X.row(draw(tot, [&](Index i) { return D.weight(i); }));
   VectorXd closest(n);
-  parallel_chunks(n, D.threads, [&](Index b, Index e, int) {
-    for (Index i = b; i < e; ++i) closest(i) = (X.row(i) - C.row(0)).squaredNorm();
+  parallel_for(B, D.threads, [&](Index b, int) {
+    double s = 0;
+    for (Index i = block_lo(b); i < block_lo(b + 1); ++i) {
+      closest(i) = (X.row(i) - C.row(0)).squaredNorm();
+      s += D.weight(i) * closest(i);
+    }
+    tot[static_cast<std::size_t>(b)] = s;
   });
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
-  RowMatrix<double> cand(trials, X.cols());
-  RowMatrix<double> dist(n, trials);
+  RowMatrix<double> cand(trials, p);
+  RowMatrix<double> dist(n, trials);  // min(closest, distance to each candidate)
+  RowMatrix<double> pot(B, trials);   // per block: the potential with each candidate
+  std::vector<RowMatrix<double>> G(static_cast<std::size_t>(std::max(1, D.threads)));
   for (int c = 1; c < k; ++c) {
-    run = 0;
-    for (Index i = 0; i < n; ++i) cum(i) = (run += D.weight(i) * closest(i));
-    std::vector<Index> ids(trials);
-    for (int t = 0; t < trials; ++t) ids[t] = draw(cum), cand.row(t) = X.row(ids[t]);
-    const auto [Cc, csq] = expand_about(cand, D.ref);
-    parallel_chunks(n, D.threads, [&](Index b, Index e, int) {
-      for (Index s = b; s < e; s += kChunk) {
-        const Index t = std::min(e, s + kChunk);
-        const RowMatrix<double> G = X.middleRows(s, t - s) * Cc.transpose();
-        for (Index i = 0; i < t - s; ++i)
-          for (int j = 0; j < trials; ++j)
-            dist(s + i, j) = std::min(closest(s + i), std::max(0.0, D.xsq(s + i) + csq(j) - 2 * G(i, j)));
+    for (int t = 0; t < trials; ++t) cand.row(t) = X.row(draw(tot, [&](Index i) { return D.weight(i) * closest(i); }));
+    const auto [Cc, a] = expand_about(cand, D.ref);
+    parallel_for(B, D.threads, [&](Index b, int th) {
+      RowMatrix<double>& g = G[static_cast<std::size_t>(th)];
+      Eigen::RowVectorXd s = Eigen::RowVectorXd::Zero(trials);
+      for (Index s0 = block_lo(b), hi = block_lo(b + 1); s0 < hi; s0 += kGemmRows) {
+        const Index m = std::min(hi, s0 + kGemmRows) - s0;
+        g.resize(m, trials);
+        blas::gemm(1.0, blas::view(X.middleRows(s0, m)), false, blas::view(Cc), true, 0.0, blas::mut_view(g));
+        for (Index i = 0; i < m; ++i) {
+          const Index row = s0 + i;
+          const double w = D.weight(row);
+          for (int j = 0; j < trials; ++j) {
+            const double d = std::min(closest(row), std::max(0.0, D.xsq(row) + a(j) - 2 * g(i, j)));
+            dist(row, j) = d;
+            s(j) += w * d;
+          }
+        }
       }
+      pot.row(b) = s;
     });
     int best = 0;
     double best_pot = std::numeric_limits<double>::infinity();
     for (int j = 0; j < trials; ++j) {
-      const double pot = block_sum(D, dist.col(j));
-      if (pot < best_pot) best_pot = pot, best = j;
+      const double total = pot.col(j).sum();
+      if (total < best_pot) best_pot = total, best = j;
     }
     C.row(c) = cand.row(best);
-    closest = dist.col(best);
+    parallel_for(B, D.threads, [&](Index b, int) {
+      for (Index i = block_lo(b); i < block_lo(b + 1); ++i) closest(i) = dist(i, best);
+      tot[static_cast<std::size_t>(b)] = pot(b, best);
+    });
   }
   return C;
 }

@@ -252,6 +252,40 @@ TEST(KMeans, InvalidInput) {
   EXPECT_THROW(KMeans::from_document(doc), SerializationError);
 }
 
+TEST(KMeansPlusPlus, OneCenterPerSeparatedBlobThreadsAndWeights) {
+  // Eight blobs far apart: the greedy seeding takes one center in each (a second center in
+  // a blob would leave another blob's rows at a huge distance), every center is a row of X,
+  // and the thread count changes nothing.
+  const int k = 8;
+  auto X = blobs(40000, k, 3, 4);  // blob i % k at 10 (i % k) along the first axis
+  for (std::uint64_t seed : {0u, 1u, 2u}) {
+    const auto C = kmeans_plusplus(X, {}, k, seed, 0, 1);
+    std::vector<int> hits(k, 0);
+    for (Index c = 0; c < k; ++c) {
+      const int blob = static_cast<int>(std::lround(C(c, 0) / 10.0));
+      ASSERT_GE(blob, 0);
+      ASSERT_LT(blob, k);
+      ++hits[static_cast<std::size_t>(blob)];
+      bool is_row = false;
+      for (Index i = 0; i < X.rows() && !is_row; ++i) is_row = X.row(i) == C.row(c);
+      EXPECT_TRUE(is_row) << "center " << c << " is not a row of X";
+    }
+    EXPECT_EQ(hits, std::vector<int>(k, 1)) << "seed " << seed;
+    EXPECT_EQ(kmeans_plusplus(X, {}, k, seed, 0, 2), C);
+  }
+  // Rows of weight 0 are never drawn: only rows of blobs 0-3 weigh anything here.
+  std::vector<double> w(static_cast<std::size_t>(X.rows()));
+  for (Index i = 0; i < X.rows(); ++i) w[static_cast<std::size_t>(i)] = i % k < 4 ? 1.0 : 0.0;
+  const auto Cw = kmeans_plusplus(X, w, 4, 3, 0, 2);
+  for (Index c = 0; c < 4; ++c) EXPECT_LT(Cw(c, 0), 35.0) << "a center from a row of weight 0";
+  // Fewer distinct rows than centers: every row coincides with a chosen center after two
+  // draws; the seeding still returns rows of X.
+  RowMatrix<double> Y(50, 2);
+  for (Index i = 0; i < 50; ++i) Y(i, 0) = i % 2, Y(i, 1) = 0;
+  const auto Cy = kmeans_plusplus(Y, {}, 4, 0, 0, 1);
+  for (Index c = 0; c < 4; ++c) EXPECT_TRUE(Cy(c, 0) == 0 || Cy(c, 0) == 1);
+}
+
 TEST(Silhouette, ByHand) {
   // Clusters {0, 1} and {10}: point 0: a = 1, b = 10 -> 0.9; point 1: a = 1, b = 9 -> 8/9;
   // point 2 alone -> 0.
