@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 #include "custmine/cluster/center_distances.hpp"
@@ -38,8 +39,16 @@ struct Data {
   Eigen::RowVectorXd ref;     // reference point m
   VectorXd xsq;               // |x - m|^2 per row
   int threads = 1;
+  // One team of threads for the whole fit: an iteration on a small X takes a fraction of a
+  // millisecond, less than starting a thread per step.
+  std::shared_ptr<ThreadTeam> team;
   [[nodiscard]] double weight(Index i) const { return w.empty() ? 1.0 : w[i]; }
   [[nodiscard]] Index n() const { return X.rows(); }
+  /// body(i, thread) for i in [0, n) on the fit's team (ThreadTeam::parallel_for).
+  template <class Body>
+  void parallel_for(Index n, Body&& body) const {
+    team->parallel_for(n, threads, std::forward<Body>(body));
+  }
 };
 
 VectorXd row_sq_norms(MatrixView<double> X, const Eigen::RowVectorXd& ref, int threads) {
@@ -51,7 +60,8 @@ VectorXd row_sq_norms(MatrixView<double> X, const Eigen::RowVectorXd& ref, int t
 }
 
 Data make_data(MatrixView<double> X, std::span<const double> w, Eigen::RowVectorXd ref, int threads) {
-  Data D{X, w, std::move(ref), {}, resolve_threads(threads)};
+  Data D{X, w, std::move(ref), {}, resolve_threads(threads), nullptr};
+  D.team = std::make_shared<ThreadTeam>(D.threads);
   D.xsq = row_sq_norms(X, D.ref, D.threads);
   return D;
 }
@@ -95,7 +105,7 @@ void assign(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>
   d2.resize(n);
   const Index chunks = (n + kGemmRows - 1) / kGemmRows;
   std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
-  parallel_for(chunks, D.threads, [&](Index c, int t) {
+  D.parallel_for(chunks, [&](Index c, int t) {
     const Index b = c * kGemmRows;
     label_rows(D, E, b, std::min(n, b + kGemmRows), scratch[static_cast<std::size_t>(t)], labels, d2);
   });
@@ -138,7 +148,7 @@ double mean_variance(MatrixView<double> X, int threads, Eigen::RowVectorXd& ref)
 double block_sum(const Data& D, const VectorXd& v) {
   const Index n = D.n(), B = n_blocks(n);
   std::vector<double> part(B, 0.0);
-  parallel_for(B, D.threads, [&](Index b, int) {
+  D.parallel_for(B, [&](Index b, int) {
     double s = 0;
     for (Index i = n * b / B; i < n * (b + 1) / B; ++i) s += D.weight(i) * v(i);
     part[b] = s;
@@ -155,7 +165,7 @@ RowMatrix<double> update_centers(const Data& D, const RowMatrix<double>& old, co
   const Index n = D.n(), k = old.rows(), p = old.cols(), B = n_blocks(n);
   std::vector<RowMatrix<double>> sums(B, RowMatrix<double>::Zero(k, p));
   std::vector<VectorXd> wsum(B, VectorXd::Zero(k));
-  parallel_for(B, D.threads, [&](Index b, int) {
+  D.parallel_for(B, [&](Index b, int) {
     const Index lo = n * b / B, hi = n * (b + 1) / B;
     for (Index i = lo; i < hi; ++i) {
       const double w = D.weight(i);
@@ -213,7 +223,7 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
   std::vector<double> acc(static_cast<std::size_t>(B * stride), 0.0);
   std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
   const double* ref = D.ref.data();
-  parallel_for(B, D.threads, [&](Index b, int t) {
+  D.parallel_for(B, [&](Index b, int t) {
     double* sum = acc.data() + b * stride;
     double* wsum = sum + k * p;
     const Index lo = n * b / B, hi = n * (b + 1) / B;
@@ -354,8 +364,8 @@ AfterStep center_step(const Data& D, const BlockSums& sums, RowMatrix<double>& C
 /// body(thread, block sums, first row, rows) over runs of at most `run` rows of each fixed
 /// block, the blocks in parallel (each block's sums written by one thread).
 template <class Body>
-void for_block_runs(BlockSums& sums, Index n, Index B, int threads, Index run, Body body) {
-  parallel_for(B, threads, [&](Index b, int t) {
+void for_block_runs(const Data& D, BlockSums& sums, Index n, Index B, Index run, Body body) {
+  D.parallel_for(B, [&](Index b, int t) {
     double* a = sums.block(b);
     const Index lo = n * b / B, hi = n * (b + 1) / B;
     for (Index s0 = lo; s0 < hi; s0 += run) body(t, a, s0, std::min(hi, s0 + run) - s0);
@@ -429,7 +439,7 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
     sums.clear();
     const RowMatrix<double> Cc = C.rowwise() - D.ref;
     const VectorXd csq = Cc.rowwise().squaredNorm();
-    for_block_runs(sums, n, B, D.threads, kGemmRows, [&](int t, double* a, Index s0, Index m) {
+    for_block_runs(D, sums, n, B, kGemmRows, [&](int t, double* a, Index s0, Index m) {
       FullScratch& S = scratch[static_cast<std::size_t>(t)];
       S.Xg = D.X.middleRows(s0, m).rowwise() - D.ref;
       S.G.resize(m, k);
@@ -469,7 +479,7 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
       fshift(c) = f;
     }
     constexpr float kShrink = 1.0f - 1.0f / 8388608.0f;
-    parallel_for(B, D.threads, [&](Index b, int) {
+    D.parallel_for(B, [&](Index b, int) {
       double* a = sums.block(b);
       bool any = false;
       for (Index i = n * b / B, hi = n * (b + 1) / B; i < hi; ++i) {
@@ -571,7 +581,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   auto full_pass = [&] {
     sums.clear();
     center_centers();
-    for_block_runs(sums, n, B, D.threads, kRun, [&](int t, double* a, Index s0, Index m) {
+    for_block_runs(D, sums, n, B, kRun, [&](int t, double* a, Index s0, Index m) {
       Scratch& S = scratch[static_cast<std::size_t>(t)];
       for (Index i = s0; i < s0 + m; ++i) nearest_row(S, i, a, false);
     });
@@ -598,7 +608,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     const Index lines = std::min<Index>((p * 8 + 63) / 64, 4);
     constexpr Index kAhead = 16;
     constexpr std::ptrdiff_t kStreamAhead = 4096;
-    parallel_for(B, D.threads, [&](Index b, int t) {
+    D.parallel_for(B, [&](Index b, int t) {
       Scratch& Sc = scratch[static_cast<std::size_t>(t)];
       double* a = sums.block(b);
       bool any = false;
@@ -733,7 +743,7 @@ RowMatrix<double> plusplus(const Data& D, int k, std::uint64_t seed, std::uint64
     return pick;
   };
   std::vector<double> tot(static_cast<std::size_t>(B));
-  parallel_for(B, D.threads, [&](Index b, int) {
+  D.parallel_for(B, [&](Index b, int) {
     double s = 0;
     for (Index i = block_lo(b); i < block_lo(b + 1); ++i) s += D.weight(i);
     tot[static_cast<std::size_t>(b)] = s;
@@ -741,7 +751,7 @@ RowMatrix<double> plusplus(const Data& D, int k, std::uint64_t seed, std::uint64
   RowMatrix<double> C(k, p);
   C.row(0) = X.row(draw(tot, [&](Index i) { return D.weight(i); }));
   VectorXd closest(n);
-  parallel_for(B, D.threads, [&](Index b, int) {
+  D.parallel_for(B, [&](Index b, int) {
     double s = 0;
     for (Index i = block_lo(b); i < block_lo(b + 1); ++i) {
       closest(i) = (X.row(i) - C.row(0)).squaredNorm();
@@ -757,7 +767,7 @@ RowMatrix<double> plusplus(const Data& D, int k, std::uint64_t seed, std::uint64
   for (int c = 1; c < k; ++c) {
     for (int t = 0; t < trials; ++t) cand.row(t) = X.row(draw(tot, [&](Index i) { return D.weight(i) * closest(i); }));
     const auto [Cc, a] = expand_about(cand, D.ref);
-    parallel_for(B, D.threads, [&](Index b, int th) {
+    D.parallel_for(B, [&](Index b, int th) {
       RowMatrix<double>& g = G[static_cast<std::size_t>(th)];
       Eigen::RowVectorXd s = Eigen::RowVectorXd::Zero(trials);
       for (Index s0 = block_lo(b), hi = block_lo(b + 1); s0 < hi; s0 += kGemmRows) {
@@ -783,7 +793,7 @@ RowMatrix<double> plusplus(const Data& D, int k, std::uint64_t seed, std::uint64
       if (total < best_pot) best_pot = total, best = j;
     }
     C.row(c) = cand.row(best);
-    parallel_for(B, D.threads, [&](Index b, int) {
+    D.parallel_for(B, [&](Index b, int) {
       for (Index i = block_lo(b); i < block_lo(b + 1); ++i) closest(i) = dist(i, best);
       tot[static_cast<std::size_t>(b)] = pot(b, best);
     });
