@@ -388,6 +388,22 @@ inline double sq_dist(const double* x, const double* c, Index p) {
   return (s0 + s1) + (s2 + s3);
 }
 
+/// Squared distance of two float rows, eight partial sums.
+inline float sq_dist_float(const float* x, const float* c, Index p) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  Index f = 0;
+  for (; f + 8 <= p; f += 8)
+    for (int j = 0; j < 8; ++j) {
+      const float d = x[f + j] - c[f + j];
+      s[j] += d * d;
+    }
+  for (int j = 0; f < p; ++f, ++j) {
+    const float d = x[f] - c[f];
+    s[j] += d * d;
+  }
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 /// Half the distance from each center to its nearest other center, and all pairwise
 /// distances when `pairs` is given.
 VectorXd half_gaps(const RowMatrix<double>& C, RowMatrix<double>* pairs = nullptr) {
@@ -534,16 +550,22 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
 /// Hamerly's algorithm (Hamerly 2010, "Making k-means even faster"): each row keeps an
 /// upper bound on the distance to its center and one lower bound on the distance to any
 /// other center. Rows whose bounds rule out a change cost a few comparisons; the others
-/// get the exact distance to their center and, if still in doubt, their distances to
-/// every center. Cluster sums are kept per fixed row block and updated only for rows
-/// that move, so an iteration reads X only where assignments may change; the fixed
-/// blocks keep results independent of the thread count. Same fixed point and iteration
-/// count as Lloyd (near-ties may resolve differently, as distances are rounded
+/// get the distance to their center and, if still in doubt, their distances to every
+/// center. Cluster sums are kept per fixed row block and updated only for rows that move;
+/// the fixed blocks keep results independent of the thread count. Same fixed point and
+/// iteration count as Lloyd (near-ties may resolve differently, as distances are rounded
 /// differently).
+///
+/// The rows in doubt are a third of the data on hard problems (overlapping segments), so
+/// an iteration streams X from memory: the bound tests read a float copy of X - m instead
+/// (half the bytes), with rounding margins that keep every bound valid; a row whose float
+/// distances cannot separate its two nearest centers, and a row that moves (the cluster
+/// sums are exact), reads X itself. The float copy costs 4 bytes per element (scikit-learn
+/// centres a full copy of X) and is not made when an element exceeds float's range.
 RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs) {
   const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
   // Rows are examined in runs of kRun: their bounds first, then the rows left in doubt.
-  constexpr Index kRun = 2048;
+  constexpr Index kRun = 2048, kBatch = 16;
   RunResult r;
   std::vector<std::int32_t> labels(n);
   std::vector<double> upper(static_cast<std::size_t>(n)), lower(static_cast<std::size_t>(n));
@@ -552,38 +574,116 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   // relative, with room for the square root's rounding.
   const double rel_err = static_cast<double>(p + 4) * std::numeric_limits<double>::epsilon();
   detail::CenterPanel panel;
-  const detail::NearestCentersFn nearest = detail::nearest_centers();
+  const auto nearest = detail::nearest_centers<double>();
+
+  // The float copy. Margins, as distances: the copies are off by at most 2^-24 of each
+  // element, so by 2^-24 |x - m| and 2^-24 |c - m| as vectors (kCopyErr: twice that, with
+  // room for the rounding of the norms); float sums of squares are off by less than
+  // (p + 8) 2^-24 relative; kTiny covers elements and squares below float's normal range.
+  constexpr double kCopyErr = 0x1p-23;
+  constexpr double kTiny = 1e-18;
+  const double float_rel = static_cast<double>(p + 8) * 0x1p-24;
+  std::unique_ptr<float[]> Xf(new float[static_cast<std::size_t>(n * p)]);
+  std::unique_ptr<float[]> x_err(new float[static_cast<std::size_t>(n)]);  // per row, rounded up
+  {
+    std::vector<char> ok(static_cast<std::size_t>(n > 0 ? (n + kRun - 1) / kRun : 0), 1);
+    D.parallel_for(static_cast<Index>(ok.size()), [&](Index c, int) {
+      bool fine = true;
+      for (Index i = c * kRun; i < std::min(n, (c + 1) * kRun); ++i) {
+        float* y = Xf.get() + i * p;
+        for (Index f = 0; f < p; ++f) {
+          y[f] = static_cast<float>(D.X(i, f) - D.ref(f));
+          fine = fine && std::isfinite(y[f]);
+        }
+        x_err[static_cast<std::size_t>(i)] = static_cast<float>((kCopyErr * std::sqrt(D.xsq(i)) + kTiny) * (1 + 0x1p-20));
+      }
+      ok[static_cast<std::size_t>(c)] = fine;
+    });
+    if (!std::all_of(ok.begin(), ok.end(), [](char v) { return v != 0; })) Xf.reset();
+  }
+  detail::CenterPanelFloat panel_f;
+  RowMatrix<float> Cf(k, p);  // the float centers, row-major
+  VectorXd c_err(k);
+  double c_err_max = 0;
+  bool use_float = false;  // this iteration's centers have a float copy too
+  const auto nearest_f = detail::nearest_centers<float>();
+  auto xf = [&](Index i) { return Xf.get() + i * p; };
+
+  struct Move {
+    Index i, from, to;
+  };
   struct Scratch {
     std::vector<Index> ids;
     std::vector<double> z, d2;
+    std::vector<float> d2f;
+    std::vector<Move> moves;
   };
   std::vector<Scratch> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
-  // Nearest center of row i (lowest index on ties) with bounds widened by the rounding
-  // bound: u >= distance to it, l <= distance to every other center. Moves the row between
-  // the block sums in `a` (from = -1: not counted yet); true when a counted row moved.
-  auto nearest_row = [&](Scratch& S, Index i, double* a, bool counted) {
-    const auto [best, first, second] = nearest(D.X.row(i).data(), panel, S.d2.data());
-    upper[i] = std::sqrt(first * (1 + rel_err));
-    lower[i] = std::sqrt(second * (1 - rel_err));
-    const Index cur = counted ? labels[i] : -1;
-    if (best == cur) return false;
-    sums.move(a, D, i, cur, best);
-    labels[i] = static_cast<std::int32_t>(best);
-    return counted;
-  };
-  auto center_centers = [&] { panel.assign(C); };
   for (Scratch& S : scratch) {
     S.ids.resize(kRun);
     S.z.resize(kRun);
     S.d2.resize(static_cast<std::size_t>((k + 7) / 8 * 8));
+    S.d2f.resize(static_cast<std::size_t>((k + 7) / 8 * 8));
   }
+  // Row i goes to center `best` with bounds u, l; true when a counted row moved (from = -1:
+  // not counted yet). The move's row of X is fetched now and the block sums updated by
+  // flush_moves at the end of the run (the tests read the float copy: X's row is not cached).
+  auto settle = [&](Scratch& S, Index i, Index best, double u, double l, bool counted) {
+    upper[i] = u;
+    lower[i] = l;
+    const Index cur = counted ? labels[i] : -1;
+    if (best == cur) return false;
+    const char* row = reinterpret_cast<const char*>(D.X.row(i).data());
+    for (Index c = 0; c < p * 8; c += 64) __builtin_prefetch(row + c);
+    __builtin_prefetch(row + p * 8 - 1);
+    S.moves.push_back({i, cur, best});
+    labels[i] = static_cast<std::int32_t>(best);
+    return counted;
+  };
+  auto flush_moves = [&](Scratch& S, double* a) {
+    for (const Move& mv : S.moves) sums.move(a, D, mv.i, mv.from, mv.to);
+    S.moves.clear();
+  };
+  // Nearest center of row i (lowest index on ties) with bounds: u >= distance to it,
+  // l <= distance to every other center. From the float copy when its margins separate
+  // the two nearest centers, else from X.
+  auto nearest_row = [&](Scratch& S, Index i, bool counted) {
+    if (use_float) {
+      const auto [best, first, second] = nearest_f(xf(i), panel_f, S.d2f.data());
+      const double e = x_err[static_cast<std::size_t>(i)];
+      const double u = std::sqrt(first * (1 + float_rel)) + e + c_err(best);
+      const double l = std::sqrt(second * (1 - float_rel)) - e - c_err_max;
+      if (u < l) return settle(S, i, best, u, l, counted);
+    }
+    const auto [best, first, second] = nearest(D.X.row(i).data(), panel, S.d2.data());
+    return settle(S, i, best, std::sqrt(first * (1 + rel_err)), std::sqrt(second * (1 - rel_err)), counted);
+  };
+  // Upper bound on the distance from row i to center c.
+  auto center_distance = [&](Index i, Index c) {
+    if (use_float) {
+      const double s = sq_dist_float(xf(i), Cf.row(c).data(), p);
+      return std::sqrt(s * (1 + float_rel)) + x_err[static_cast<std::size_t>(i)] + c_err(c);
+    }
+    return std::sqrt(sq_dist(D.X.row(i).data(), C.row(c).data(), p));
+  };
+  auto center_centers = [&] {
+    panel.assign(C);
+    use_float = Xf != nullptr && panel_f.assign(C, &D.ref);
+    if (!use_float) return;
+    for (Index c = 0; c < k; ++c) {
+      for (Index f = 0; f < p; ++f) Cf(c, f) = panel_f.t[static_cast<std::size_t>(f * panel_f.width + c)];
+      c_err(c) = kCopyErr * (C.row(c) - D.ref).norm() + kTiny;
+    }
+    c_err_max = c_err.maxCoeff();
+  };
   // Bounds and block sums from scratch (start, and after an empty-cluster relocation).
   auto full_pass = [&] {
     sums.clear();
     center_centers();
     for_block_runs(D, sums, n, B, kRun, [&](int t, double* a, Index s0, Index m) {
       Scratch& S = scratch[static_cast<std::size_t>(t)];
-      for (Index i = s0; i < s0 + m; ++i) nearest_row(S, i, a, false);
+      for (Index i = s0; i < s0 + m; ++i) nearest_row(S, i, false);
+      flush_moves(S, a);
     });
   };
   full_pass();
@@ -605,7 +705,11 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     const double* sh = shift.data();
     const double* gap = half_gap.data();
     center_centers();
-    const Index lines = std::min<Index>((p * 8 + 63) / 64, 4);
+    // The rows the bound tests read: the float copy, or X.
+    const char* rows = use_float ? reinterpret_cast<const char*>(Xf.get()) : reinterpret_cast<const char*>(D.X.data());
+    const std::ptrdiff_t row_bytes = use_float ? p * 4 : D.X.outerStride() * 8;
+    const std::ptrdiff_t used_bytes = use_float ? p * 4 : p * 8;
+    auto row_at = [&](Index i) { return rows + i * row_bytes; };
     constexpr Index kAhead = 16;
     constexpr std::ptrdiff_t kStreamAhead = 4096;
     D.parallel_for(B, [&](Index b, int t) {
@@ -628,36 +732,45 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
           Sc.ids[m] = i;
           m += u >= z ? 1 : 0;  // >=: a tie with a lower-numbered center must be looked at
         }
-        // Exact distance to the own center for the rows the bounds do not settle; rows
-        // still in doubt go to the product. The rows are scattered: when a fifth or more of
-        // the run is unsettled, the run's memory is fetched as one stream a few pages ahead
-        // (reading the rows between costs less than waiting for each row: 20 against 33 ns
-        // per row at a third, on a 2-core EPYC VM), otherwise each row a few rows ahead.
+        // Distance to the own center for the rows the bounds do not settle, then every
+        // distance for the rows still in doubt. The rows are scattered: when a fifth or more
+        // of the run is unsettled, the run's memory is fetched as one stream a few pages
+        // ahead (reading the rows between costs less than waiting for each row: 20 against
+        // 33 ns per row at a third, on a 2-core EPYC VM), otherwise each row a few rows ahead.
         const bool stream = m * 5 >= s1 - s0;
-        const char* run_end = reinterpret_cast<const char*>(D.X.row(s1 - 1).data() + p);
+        const char* run_end = row_at(s1 - 1) + used_bytes;
         auto prefetch = [&](Index q) {
-          const char* row = reinterpret_cast<const char*>(D.X.row(Sc.ids[q]).data());
-          for (Index c = 0; c < lines; ++c) __builtin_prefetch(row + 64 * c);
+          const char* row = row_at(Sc.ids[q]);
+          for (std::ptrdiff_t c = 0; c < used_bytes; c += 64) __builtin_prefetch(row + c);
+          __builtin_prefetch(row + used_bytes - 1);
         };
         if (stream) {
-          const char* start = reinterpret_cast<const char*>(D.X.row(s0).data());
-          pf = pf == nullptr ? start : std::max(pf, start);
+          pf = pf == nullptr ? row_at(s0) : std::max(pf, row_at(s0));
         } else {
           for (Index q = 0; q < std::min(m, kAhead); ++q) prefetch(q);
         }
-        for (Index q = 0; q < m; ++q) {
-          if (stream) {
-            const char* want = std::min(run_end, reinterpret_cast<const char*>(D.X.row(Sc.ids[q]).data()) + kStreamAhead);
-            for (; pf < want; pf += 64) __builtin_prefetch(pf);
-          } else if (q + kAhead < m) {
-            prefetch(q + kAhead);
+        // In batches of kBatch rows: the own-center distances first (no branch waits on a
+        // row's memory), then every distance for the batch's rows in doubt (still cached):
+        // 6-10 % of a 1M x 20 fit at two threads against a branch per row.
+        Index doubt_ids[kBatch];
+        for (Index q0 = 0; q0 < m; q0 += kBatch) {
+          Index nd = 0;
+          for (Index q = q0; q < std::min(m, q0 + kBatch); ++q) {
+            if (stream) {
+              const char* want = std::min(run_end, row_at(Sc.ids[q]) + kStreamAhead);
+              for (; pf < want; pf += 64) __builtin_prefetch(pf);
+            } else if (q + kAhead < m) {
+              prefetch(q + kAhead);
+            }
+            const Index i = Sc.ids[q];
+            const double u = center_distance(i, labels[i]);
+            upper[i] = u;
+            doubt_ids[nd] = i;
+            nd += u >= Sc.z[q] ? 1 : 0;
           }
-          const Index i = Sc.ids[q];
-          const double u = std::sqrt(sq_dist(D.X.row(i).data(), C.row(labels[i]).data(), p));
-          // Still in doubt: every distance, while the row is in the nearest cache.
-          if (u >= Sc.z[q]) any = nearest_row(Sc, i, a, true) || any;
-          else upper[i] = u;
+          for (Index d = 0; d < nd; ++d) any = nearest_row(Sc, doubt_ids[d], true) || any;
         }
+        flush_moves(Sc, a);
       }
       changed[static_cast<std::size_t>(b)] = any;
     });

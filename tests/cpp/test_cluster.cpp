@@ -125,7 +125,7 @@ TEST(KMeans, CenterDistanceKernelsAgreeInEveryBit) {
         for (Index f = 0; f < p; ++f) x[f] = (rep % 4 == 0 ? C(std::min<Index>(1, k - 1), f) : 1e4) + 1e-3 * rng.normal();
         cd::center_distances_portable(x.data(), panel, a.data());
         const cd::NearestTwo want = cd::nearest_two_portable(a.data(), k);
-        const cd::NearestTwo got = cd::nearest_centers()(x.data(), panel, b.data());
+        const cd::NearestTwo got = cd::nearest_centers<double>()(x.data(), panel, b.data());
         EXPECT_EQ(a, b) << k << " x " << p;
         EXPECT_EQ(got.best, want.best);
         EXPECT_EQ(got.first, want.first);
@@ -156,9 +156,50 @@ TEST(KMeans, CenterDistanceKernelsAgreeInEveryBit) {
         }
         for (Index j = k; j < panel.width; ++j) EXPECT_EQ(a[j], std::numeric_limits<double>::infinity());
         if (k == 1) EXPECT_EQ(want.second, std::numeric_limits<double>::infinity());
+        // The float twins (on copies less an offset, as the fit's float copy of X - m): the
+        // same partial sums, so the same bits too, within the float rounding bound.
+        cd::CenterPanelFloat pf;
+        const Eigen::RowVectorXd ref = Eigen::RowVectorXd::Constant(p, 1e4);
+        ASSERT_TRUE(pf.assign(C, &ref));
+        std::vector<float> xf(static_cast<std::size_t>(p)), af(static_cast<std::size_t>(pf.width)), bf = af;
+        for (Index f = 0; f < p; ++f) xf[f] = static_cast<float>(x[f] - 1e4);
+        cd::center_distances_portable(xf.data(), pf, af.data());
+        const cd::NearestTwoFloat wf = cd::nearest_two_portable(af.data(), k);
+        const cd::NearestTwoFloat gf = cd::nearest_centers<float>()(xf.data(), pf, bf.data());
+        EXPECT_EQ(af, bf);
+        EXPECT_EQ(gf.best, wf.best);
+        EXPECT_EQ(gf.first, wf.first);
+        EXPECT_EQ(gf.second, wf.second);
+        for (Index j = 0; j < k; ++j) {
+          double exact = 0;
+          for (Index f = 0; f < p; ++f) {
+            const double e = static_cast<double>(xf[f]) - static_cast<double>(pf.t[static_cast<std::size_t>(f * pf.width + j)]);
+            exact += e * e;
+          }
+          EXPECT_LE(std::abs(af[j] - exact), (p + 8) * 0x1p-24 * exact + 1e-30);
+        }
       }
     }
   }
+  // A center beyond float's range has no float copy.
+  RowMatrix<double> big(2, 2);
+  big << 0, 0, 1e39, 0;
+  cd::CenterPanelFloat pf;
+  EXPECT_FALSE(pf.assign(big));
+}
+
+TEST(KMeans, BoundsBeyondFloatRangeEqualLloyd) {
+  // Hamerly's bound tests read a float copy of X; elements beyond float's range leave it
+  // out (X itself throughout): still Lloyd's steps and labels.
+  auto X = overlapping(20000, 4, 0.0, 13);
+  X *= 1e39;
+  RowMatrix<double> init = X.topRows(6);
+  auto lloyd = fit_with(KMeansAlgorithm::Lloyd, 1, X, init);
+  auto m = fit_with(KMeansAlgorithm::Hamerly, 2, X, init);
+  EXPECT_GT(lloyd.n_iter(), 5);
+  EXPECT_EQ(m.n_iter(), lloyd.n_iter());
+  EXPECT_EQ(m.labels(), lloyd.labels());
+  EXPECT_LT((m.centers() - lloyd.centers()).cwiseAbs().maxCoeff(), 1e-9 * 1e39);
 }
 
 TEST(KMeans, FarFromOriginPredictAndDocuments) {

@@ -2,6 +2,7 @@
 // (used by the bound algorithms of kmeans.cpp for the rows their bounds leave in doubt).
 #pragma once
 
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -13,42 +14,54 @@
 
 namespace custmine::cluster::detail {
 
-/// Centers transposed for the kernels: p rows of `width` entries (k rounded up to a multiple
-/// of 8), the padding +infinity so that a padded center is never the nearest.
-struct CenterPanel {
+/// Centers transposed for the kernels, less an offset (zero, or the reference point of a
+/// float copy of the rows): p rows of `width` entries (k rounded up to a multiple of 8), the
+/// padding +infinity so that a padded center is never the nearest.
+template <class T>
+struct CenterPanelOf {
   Index k = 0, p = 0, width = 0;
-  std::vector<double> t;  // t[f * width + j] = center j, feature f
-  void assign(const RowMatrix<double>& C) {
+  std::vector<T> t;  // t[f * width + j] = center j, feature f
+  /// False when an entry is not finite as a T (float copies of huge values).
+  bool assign(const RowMatrix<double>& C, const Eigen::RowVectorXd* offset = nullptr) {
     k = C.rows(), p = C.cols(), width = (k + 7) / 8 * 8;
-    t.assign(static_cast<std::size_t>(p * width), std::numeric_limits<double>::infinity());
+    t.assign(static_cast<std::size_t>(p * width), std::numeric_limits<T>::infinity());
+    bool finite = true;
     for (Index j = 0; j < k; ++j)
-      for (Index f = 0; f < p; ++f) t[static_cast<std::size_t>(f * width + j)] = C(j, f);
+      for (Index f = 0; f < p; ++f) {
+        const T v = static_cast<T>(offset == nullptr ? C(j, f) : C(j, f) - (*offset)(f));
+        finite = finite && std::isfinite(v);
+        t[static_cast<std::size_t>(f * width + j)] = v;
+      }
+    return finite;
   }
 };
+using CenterPanel = CenterPanelOf<double>;
+using CenterPanelFloat = CenterPanelOf<float>;
 
 /// out[j] = |x - c_j|^2 for j < width, each as two partial sums (even and odd features) added
 /// at the end: a subtraction, a multiplication and an addition per term, no fused
 /// multiply-add, so the vector twin below returns the same bits. Relative rounding error
 /// below (p + 4) 2^-53 whatever the magnitude of x (no cancellation, unlike the expanded
 /// |x|^2 + |c|^2 - 2 x.c).
-inline void center_distances_portable(const double* x, const CenterPanel& P, double* out) {
+template <class T>
+void center_distances_portable(const T* x, const CenterPanelOf<T>& P, T* out) {
   const Index w = P.width;
   for (Index j0 = 0; j0 < w; j0 += 8) {
-    double even[8] = {0, 0, 0, 0, 0, 0, 0, 0}, odd[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    T even[8] = {0, 0, 0, 0, 0, 0, 0, 0}, odd[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     Index f = 0;
     for (; f + 2 <= P.p; f += 2) {
-      const double* c0 = P.t.data() + f * w + j0;
-      const double* c1 = c0 + w;
+      const T* c0 = P.t.data() + f * w + j0;
+      const T* c1 = c0 + w;
       for (int l = 0; l < 8; ++l) {
-        const double e0 = c0[l] - x[f], e1 = c1[l] - x[f + 1];
+        const T e0 = c0[l] - x[f], e1 = c1[l] - x[f + 1];
         even[l] += e0 * e0;
         odd[l] += e1 * e1;
       }
     }
     if (f < P.p) {
-      const double* c0 = P.t.data() + f * w + j0;
+      const T* c0 = P.t.data() + f * w + j0;
       for (int l = 0; l < 8; ++l) {
-        const double e0 = c0[l] - x[f];
+        const T e0 = c0[l] - x[f];
         even[l] += e0 * e0;
       }
     }
@@ -85,18 +98,43 @@ __attribute__((target("avx2"))) inline void center_distances_avx2(const double* 
     _mm256_storeu_pd(out + j0 + 4, _mm256_add_pd(e_hi, o_hi));
   }
 }
+
+/// The float sums, eight centers in one register per partial sum.
+__attribute__((target("avx2"))) inline void center_distances_avx2(const float* x, const CenterPanelFloat& P, float* out) {
+  const Index w = P.width;
+  for (Index j0 = 0; j0 < w; j0 += 8) {
+    __m256 e = _mm256_setzero_ps(), o = e;
+    Index f = 0;
+    for (; f + 2 <= P.p; f += 2) {
+      const float* c0 = P.t.data() + f * w + j0;
+      const __m256 a = _mm256_sub_ps(_mm256_loadu_ps(c0), _mm256_broadcast_ss(x + f));
+      const __m256 b = _mm256_sub_ps(_mm256_loadu_ps(c0 + w), _mm256_broadcast_ss(x + f + 1));
+      e = _mm256_add_ps(e, _mm256_mul_ps(a, a));
+      o = _mm256_add_ps(o, _mm256_mul_ps(b, b));
+    }
+    if (f < P.p) {
+      const __m256 a = _mm256_sub_ps(_mm256_loadu_ps(P.t.data() + f * w + j0), _mm256_broadcast_ss(x + f));
+      e = _mm256_add_ps(e, _mm256_mul_ps(a, a));
+    }
+    _mm256_storeu_ps(out + j0, _mm256_add_ps(e, o));
+  }
+}
 #endif
 
 /// A row's nearest center (the lowest index among equals) and the two smallest squared
 /// distances: to it, and to the nearest other center (equal to the first on a tie).
-struct NearestTwo {
+template <class T>
+struct NearestTwoOf {
   Index best = 0;
-  double first = 0, second = 0;
+  T first = 0, second = 0;
 };
+using NearestTwo = NearestTwoOf<double>;
+using NearestTwoFloat = NearestTwoOf<float>;
 
 /// NearestTwo from the k distances in d (k >= 1).
-inline NearestTwo nearest_two_portable(const double* d, Index k) {
-  NearestTwo r{0, d[0], std::numeric_limits<double>::infinity()};
+template <class T>
+NearestTwoOf<T> nearest_two_portable(const T* d, Index k) {
+  NearestTwoOf<T> r{0, d[0], std::numeric_limits<T>::infinity()};
   for (Index j = 1; j < k; ++j)
     if (d[j] < r.first) r.first = d[j], r.best = j;
   for (Index j = 0; j < k; ++j)
@@ -105,7 +143,8 @@ inline NearestTwo nearest_two_portable(const double* d, Index k) {
 }
 
 /// Distances and nearest two for row x (d: scratch of P.width entries).
-inline NearestTwo nearest_centers_portable(const double* x, const CenterPanel& P, double* d) {
+template <class T>
+NearestTwoOf<T> nearest_centers_portable(const T* x, const CenterPanelOf<T>& P, T* d) {
   center_distances_portable(x, P, d);
   return nearest_two_portable(d, P.k);
 }
@@ -114,6 +153,12 @@ inline NearestTwo nearest_centers_portable(const double* x, const CenterPanel& P
 __attribute__((target("avx2"))) inline double min_lanes(__m256d v) {
   const __m128d h = _mm_min_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
   return _mm_cvtsd_f64(_mm_min_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
+__attribute__((target("avx2"))) inline float min_lanes(__m256 v) {
+  __m128 h = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_min_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_min_ss(h, _mm_shuffle_ps(h, h, 1)));
 }
 
 /// The same with vector minima over the padded width (minima are exact: same results).
@@ -142,17 +187,49 @@ __attribute__((target("avx2"))) inline NearestTwo nearest_centers_avx2(const dou
   r.second = min_lanes(m);
   return r;
 }
+
+/// The float twin: distances in float, minima over the padded width in one register per
+/// eight centers (no twin of the portable bits needed: callers only use float results with
+/// their rounding margins).
+__attribute__((target("avx2"))) inline NearestTwoFloat nearest_centers_avx2(const float* x, const CenterPanelFloat& P,
+                                                                           float* d) {
+  center_distances_avx2(x, P, d);
+  const Index w = P.width;
+  __m256 m = _mm256_loadu_ps(d);
+  for (Index j = 8; j < w; j += 8) m = _mm256_min_ps(m, _mm256_loadu_ps(d + j));
+  NearestTwoFloat r;
+  r.first = min_lanes(m);
+  const __m256 first = _mm256_set1_ps(r.first);
+  for (Index j = 0; j < w; j += 8) {
+    const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(d + j), first, _CMP_EQ_OQ));
+    if (hit != 0) {
+      r.best = j + __builtin_ctz(static_cast<unsigned>(hit));
+      break;
+    }
+  }
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m256 best = _mm256_set1_ps(static_cast<float>(r.best));
+  __m256 lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
+  m = inf;
+  for (Index j = 0; j < w; j += 8, lane = _mm256_add_ps(lane, _mm256_set1_ps(8)))
+    m = _mm256_min_ps(m, _mm256_blendv_ps(_mm256_loadu_ps(d + j), inf, _mm256_cmp_ps(lane, best, _CMP_EQ_OQ)));
+  r.second = min_lanes(m);
+  return r;
+}
 #endif
 
-using NearestCentersFn = NearestTwo (*)(const double*, const CenterPanel&, double*);
+template <class T>
+using NearestCentersFn = NearestTwoOf<T> (*)(const T*, const CenterPanelOf<T>&, T*);
 
-/// The vector twin where the processor has AVX2, the portable one otherwise (same results).
-inline NearestCentersFn nearest_centers() {
+/// The vector twin where the processor has AVX2, the portable one otherwise (for double,
+/// the same results).
+template <class T>
+NearestCentersFn<T> nearest_centers() {
 #if defined(__x86_64__) && defined(__GNUC__)
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return nearest_centers_avx2;
+  if (avx2) return static_cast<NearestCentersFn<T>>(nearest_centers_avx2);
 #endif
-  return nearest_centers_portable;
+  return nearest_centers_portable<T>;
 }
 
 }  // namespace custmine::cluster::detail

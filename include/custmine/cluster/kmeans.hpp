@@ -16,8 +16,10 @@
 // the lowest inertia.
 //
 // Complexity: Lloyd O(n k p) per iteration; Hamerly O(n) bound updates plus the rows
-// they cannot settle, memory O(n); Elkan O(n k) bound updates plus the distances it
-// cannot rule out, memory O(n k) (4 k bytes per row). Silhouette O(n^2 p).
+// they cannot settle, memory O(n p): a float copy of X less the reference point (4 bytes per
+// element, half of X; scikit-learn centres a full copy) that its bound tests read, with
+// rounding margins that keep the bounds valid; Elkan O(n k) bound updates plus the
+// distances it cannot rule out, memory O(n k) (4 k bytes per row). Silhouette O(n^2 p).
 //
 // Determinism: run r draws from Rng::stream(seed, r); row sums are reduced in fixed
 // blocks set by n only, so results are identical for any n_threads.
