@@ -33,6 +33,12 @@ Index n_blocks(Index n) { return std::clamp<Index>(n / 4096, 1, 64); }
 /// The plain expansion |x|^2 + |c|^2 - 2 x.c loses every digit of the distance to
 /// cancellation when the data sit far from the origin (amounts in cents, dates as
 /// numbers); scikit-learn centres a copy of X instead.
+/// A float copy of X - m and each row's margin for its rounding (see hamerly); x is null
+/// when an element is beyond float's range.
+struct FloatRows {
+  std::unique_ptr<float[]> x, err;
+};
+
 struct Data {
   MatrixView<double> X;
   std::span<const double> w;  // empty = unit weights
@@ -42,6 +48,7 @@ struct Data {
   // One team of threads for the whole fit: an iteration on a small X takes a fraction of a
   // millisecond, less than starting a thread per step.
   std::shared_ptr<ThreadTeam> team;
+  mutable std::shared_ptr<const FloatRows> float_rows;  // made by the first Hamerly run
   [[nodiscard]] double weight(Index i) const { return w.empty() ? 1.0 : w[i]; }
   [[nodiscard]] Index n() const { return X.rows(); }
   /// body(i, thread) for i in [0, n) on the fit's team (ThreadTeam::parallel_for).
@@ -60,7 +67,7 @@ VectorXd row_sq_norms(MatrixView<double> X, const Eigen::RowVectorXd& ref, int t
 }
 
 Data make_data(MatrixView<double> X, std::span<const double> w, Eigen::RowVectorXd ref, int threads) {
-  Data D{X, w, std::move(ref), {}, resolve_threads(threads), nullptr};
+  Data D{X, w, std::move(ref), {}, resolve_threads(threads), nullptr, nullptr};
   D.team = std::make_shared<ThreadTeam>(D.threads);
   D.xsq = row_sq_norms(X, D.ref, D.threads);
   return D;
@@ -583,31 +590,36 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   constexpr double kCopyErr = 0x1p-23;
   constexpr double kTiny = 1e-18;
   const double float_rel = static_cast<double>(p + 8) * 0x1p-24;
-  std::unique_ptr<float[]> Xf(new float[static_cast<std::size_t>(n * p)]);
-  std::unique_ptr<float[]> x_err(new float[static_cast<std::size_t>(n)]);  // per row, rounded up
-  {
-    std::vector<char> ok(static_cast<std::size_t>(n > 0 ? (n + kRun - 1) / kRun : 0), 1);
+  if (!D.float_rows) {  // made once per fit (n_init runs share it)
+    auto F = std::make_shared<FloatRows>();
+    F->x.reset(new float[static_cast<std::size_t>(n * p)]);
+    F->err.reset(new float[static_cast<std::size_t>(n)]);
+    std::vector<char> ok(static_cast<std::size_t>((n + kRun - 1) / kRun), 1);
     D.parallel_for(static_cast<Index>(ok.size()), [&](Index c, int) {
       bool fine = true;
       for (Index i = c * kRun; i < std::min(n, (c + 1) * kRun); ++i) {
-        float* y = Xf.get() + i * p;
+        float* y = F->x.get() + i * p;
         for (Index f = 0; f < p; ++f) {
           y[f] = static_cast<float>(D.X(i, f) - D.ref(f));
           fine = fine && std::isfinite(y[f]);
         }
-        x_err[static_cast<std::size_t>(i)] = static_cast<float>((kCopyErr * std::sqrt(D.xsq(i)) + kTiny) * (1 + 0x1p-20));
+        // Rounded up to a float.
+        F->err[static_cast<std::size_t>(i)] = static_cast<float>((kCopyErr * std::sqrt(D.xsq(i)) + kTiny) * (1 + 0x1p-20));
       }
       ok[static_cast<std::size_t>(c)] = fine;
     });
-    if (!std::all_of(ok.begin(), ok.end(), [](char v) { return v != 0; })) Xf.reset();
+    if (!std::all_of(ok.begin(), ok.end(), [](char v) { return v != 0; })) F->x.reset();
+    D.float_rows = std::move(F);
   }
+  const float* Xf = D.float_rows->x.get();  // null: beyond float's range, X throughout
+  const float* x_err = D.float_rows->err.get();
   detail::CenterPanelFloat panel_f;
   RowMatrix<float> Cf(k, p);  // the float centers, row-major
   VectorXd c_err(k);
   double c_err_max = 0;
   bool use_float = false;  // this iteration's centers have a float copy too
   const auto nearest_f = detail::nearest_centers<float>();
-  auto xf = [&](Index i) { return Xf.get() + i * p; };
+  auto xf = [&](Index i) { return Xf + i * p; };
 
   struct Move {
     Index i, from, to;
@@ -650,7 +662,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   auto nearest_row = [&](Scratch& S, Index i, bool counted) {
     if (use_float) {
       const auto [best, first, second] = nearest_f(xf(i), panel_f, S.d2f.data());
-      const double e = x_err[static_cast<std::size_t>(i)];
+      const double e = x_err[i];
       const double u = std::sqrt(first * (1 + float_rel)) + e + c_err(best);
       const double l = std::sqrt(second * (1 - float_rel)) - e - c_err_max;
       if (u < l) return settle(S, i, best, u, l, counted);
@@ -662,7 +674,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   auto center_distance = [&](Index i, Index c) {
     if (use_float) {
       const double s = sq_dist_float(xf(i), Cf.row(c).data(), p);
-      return std::sqrt(s * (1 + float_rel)) + x_err[static_cast<std::size_t>(i)] + c_err(c);
+      return std::sqrt(s * (1 + float_rel)) + x_err[i] + c_err(c);
     }
     return std::sqrt(sq_dist(D.X.row(i).data(), C.row(c).data(), p));
   };
@@ -706,7 +718,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     const double* gap = half_gap.data();
     center_centers();
     // The rows the bound tests read: the float copy, or X.
-    const char* rows = use_float ? reinterpret_cast<const char*>(Xf.get()) : reinterpret_cast<const char*>(D.X.data());
+    const char* rows = use_float ? reinterpret_cast<const char*>(Xf) : reinterpret_cast<const char*>(D.X.data());
     const std::ptrdiff_t row_bytes = use_float ? p * 4 : D.X.outerStride() * 8;
     const std::ptrdiff_t used_bytes = use_float ? p * 4 : p * 8;
     auto row_at = [&](Index i) { return rows + i * row_bytes; };
