@@ -1,5 +1,6 @@
-// Squared distances from one row to every center, computed directly from the differences
-// (used by the bound algorithms of kmeans.cpp for the rows their bounds leave in doubt).
+// Squared distances from one row to every center, computed directly from the differences,
+// in double (on X) and in float (on the float copy of X - m that Hamerly's bound tests read):
+// used by kmeans.cpp for the rows the bounds leave in doubt.
 #pragma once
 
 #include <cmath>
@@ -40,9 +41,9 @@ using CenterPanelFloat = CenterPanelOf<float>;
 
 /// out[j] = |x - c_j|^2 for j < width, each as two partial sums (even and odd features) added
 /// at the end: a subtraction, a multiplication and an addition per term, no fused
-/// multiply-add, so the vector twin below returns the same bits. Relative rounding error
-/// below (p + 4) 2^-53 whatever the magnitude of x (no cancellation, unlike the expanded
-/// |x|^2 + |c|^2 - 2 x.c).
+/// multiply-add, so the vector twins below return the same bits. Relative rounding error
+/// below (p + 4) u, u the unit roundoff of T (2^-53 double, 2^-24 float), whatever the
+/// magnitude of x (no cancellation, unlike the expanded |x|^2 + |c|^2 - 2 x.c).
 template <class T>
 void center_distances_portable(const T* x, const CenterPanelOf<T>& P, T* out) {
   const Index w = P.width;
@@ -188,9 +189,8 @@ __attribute__((target("avx2"))) inline NearestTwo nearest_centers_avx2(const dou
   return r;
 }
 
-/// The float twin: distances in float, minima over the padded width in one register per
-/// eight centers (no twin of the portable bits needed: callers only use float results with
-/// their rounding margins).
+/// The float twin: distances in float (the portable order, so the same bits), minima over the
+/// padded width in one register per eight centers.
 __attribute__((target("avx2"))) inline NearestTwoFloat nearest_centers_avx2(const float* x, const CenterPanelFloat& P,
                                                                            float* d) {
   center_distances_avx2(x, P, d);
@@ -221,8 +221,7 @@ __attribute__((target("avx2"))) inline NearestTwoFloat nearest_centers_avx2(cons
 template <class T>
 using NearestCentersFn = NearestTwoOf<T> (*)(const T*, const CenterPanelOf<T>&, T*);
 
-/// The vector twin where the processor has AVX2, the portable one otherwise (for double,
-/// the same results).
+/// The vector twin where the processor has AVX2, the portable one otherwise (same results).
 template <class T>
 NearestCentersFn<T> nearest_centers() {
 #if defined(__x86_64__) && defined(__GNUC__)
