@@ -54,7 +54,7 @@ class KMeans(ClusterMixin, TransformerMixin, NativeModelMixin, BaseEstimator):
         the same number of iterations (near-ties aside). "hamerly" (what "auto" picks)
         keeps two distance bounds per row and revisits only rows whose assignment may
         change, testing them on a float copy of X (4 bytes per element, half of X) with
-        rounding margins that keep the bounds exact; fastest unless nearly every row moves;
+        rounding margins that keep the bounds valid; fastest unless nearly every row moves;
         "lloyd" computes every distance with one matrix product per block and needs no
         copy; "elkan" keeps k bounds per row (4 k bytes), which pays where clusters are
         well apart; on overlapping clusters it measures more distances than "hamerly"
