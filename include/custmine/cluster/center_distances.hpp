@@ -151,70 +151,78 @@ NearestTwoOf<T> nearest_centers_portable(const T* x, const CenterPanelOf<T>& P, 
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) inline double min_lanes(__m256d v) {
-  const __m128d h = _mm_min_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-  return _mm_cvtsd_f64(_mm_min_sd(h, _mm_unpackhi_pd(h, h)));
-}
+/// The AVX2 operations nearest_two_avx2 needs, for 4 doubles or 8 floats per register.
+template <class T>
+struct Lanes;
+template <>
+struct Lanes<double> {
+  using V = __m256d;
+  static constexpr int n = 4;
+  __attribute__((target("avx2"))) static V load(const double* q) { return _mm256_loadu_pd(q); }
+  __attribute__((target("avx2"))) static V set1(double v) { return _mm256_set1_pd(v); }
+  __attribute__((target("avx2"))) static V min(V a, V b) { return _mm256_min_pd(a, b); }
+  __attribute__((target("avx2"))) static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  __attribute__((target("avx2"))) static V iota() { return _mm256_setr_pd(0, 1, 2, 3); }
+  __attribute__((target("avx2"))) static V eq(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+  __attribute__((target("avx2"))) static int mask(V a) { return _mm256_movemask_pd(a); }
+  __attribute__((target("avx2"))) static V blend(V a, V b, V m) { return _mm256_blendv_pd(a, b, m); }
+  __attribute__((target("avx2"))) static double hmin(V v) {
+    const __m128d h = _mm_min_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_min_sd(h, _mm_unpackhi_pd(h, h)));
+  }
+};
+template <>
+struct Lanes<float> {
+  using V = __m256;
+  static constexpr int n = 8;
+  __attribute__((target("avx2"))) static V load(const float* q) { return _mm256_loadu_ps(q); }
+  __attribute__((target("avx2"))) static V set1(float v) { return _mm256_set1_ps(v); }
+  __attribute__((target("avx2"))) static V min(V a, V b) { return _mm256_min_ps(a, b); }
+  __attribute__((target("avx2"))) static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  __attribute__((target("avx2"))) static V iota() { return _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7); }
+  __attribute__((target("avx2"))) static V eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+  __attribute__((target("avx2"))) static int mask(V a) { return _mm256_movemask_ps(a); }
+  __attribute__((target("avx2"))) static V blend(V a, V b, V m) { return _mm256_blendv_ps(a, b, m); }
+  __attribute__((target("avx2"))) static float hmin(V v) {
+    __m128 h = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_min_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_min_ss(h, _mm_shuffle_ps(h, h, 1)));
+  }
+};
 
-__attribute__((target("avx2"))) inline float min_lanes(__m256 v) {
-  __m128 h = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  h = _mm_min_ps(h, _mm_movehl_ps(h, h));
-  return _mm_cvtss_f32(_mm_min_ss(h, _mm_shuffle_ps(h, h, 1)));
-}
-
-/// The same with vector minima over the padded width (minima are exact: same results).
-__attribute__((target("avx2"))) inline NearestTwo nearest_centers_avx2(const double* x, const CenterPanel& P, double* d) {
-  center_distances_avx2(x, P, d);
-  const Index w = P.width;
-  __m256d m = _mm256_loadu_pd(d);
-  for (Index j = 4; j < w; j += 4) m = _mm256_min_pd(m, _mm256_loadu_pd(d + j));
-  NearestTwo r;
-  r.first = min_lanes(m);
-  const __m256d first = _mm256_set1_pd(r.first);
-  for (Index j = 0; j < w; j += 4) {
-    const int hit = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(d + j), first, _CMP_EQ_OQ));
+/// nearest_two_portable with vector minima over the padded width d[0..w) (minima are
+/// exact: the same results).
+template <class T>
+__attribute__((target("avx2"))) NearestTwoOf<T> nearest_two_avx2(const T* d, Index w) {
+  using L = Lanes<T>;
+  typename L::V m = L::load(d);
+  for (Index j = L::n; j < w; j += L::n) m = L::min(m, L::load(d + j));
+  NearestTwoOf<T> r;
+  r.first = L::hmin(m);
+  const typename L::V first = L::set1(r.first);
+  for (Index j = 0; j < w; j += L::n) {
+    const int hit = L::mask(L::eq(L::load(d + j), first));
     if (hit != 0) {
       r.best = j + __builtin_ctz(static_cast<unsigned>(hit));
       break;
     }
   }
-  // The other centers' minimum: the best lane masked to infinity (lane numbers as doubles).
-  const __m256d inf = _mm256_set1_pd(std::numeric_limits<double>::infinity());
-  const __m256d best = _mm256_set1_pd(static_cast<double>(r.best));
-  __m256d lane = _mm256_setr_pd(0, 1, 2, 3);
+  // The other centers' minimum: the best lane masked to infinity (lane numbers as T).
+  const typename L::V inf = L::set1(std::numeric_limits<T>::infinity());
+  const typename L::V best = L::set1(static_cast<T>(r.best));
+  typename L::V lane = L::iota();
   m = inf;
-  for (Index j = 0; j < w; j += 4, lane = _mm256_add_pd(lane, _mm256_set1_pd(4)))
-    m = _mm256_min_pd(m, _mm256_blendv_pd(_mm256_loadu_pd(d + j), inf, _mm256_cmp_pd(lane, best, _CMP_EQ_OQ)));
-  r.second = min_lanes(m);
+  for (Index j = 0; j < w; j += L::n, lane = L::add(lane, L::set1(static_cast<T>(L::n))))
+    m = L::min(m, L::blend(L::load(d + j), inf, L::eq(lane, best)));
+  r.second = L::hmin(m);
   return r;
 }
 
-/// The float twin: distances in float (the portable order, so the same bits), minima over the
-/// padded width in one register per eight centers.
-__attribute__((target("avx2"))) inline NearestTwoFloat nearest_centers_avx2(const float* x, const CenterPanelFloat& P,
-                                                                           float* d) {
+/// Distances and nearest two for row x, AVX2 (same results as nearest_centers_portable).
+template <class T>
+__attribute__((target("avx2"))) NearestTwoOf<T> nearest_centers_avx2(const T* x, const CenterPanelOf<T>& P, T* d) {
   center_distances_avx2(x, P, d);
-  const Index w = P.width;
-  __m256 m = _mm256_loadu_ps(d);
-  for (Index j = 8; j < w; j += 8) m = _mm256_min_ps(m, _mm256_loadu_ps(d + j));
-  NearestTwoFloat r;
-  r.first = min_lanes(m);
-  const __m256 first = _mm256_set1_ps(r.first);
-  for (Index j = 0; j < w; j += 8) {
-    const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(d + j), first, _CMP_EQ_OQ));
-    if (hit != 0) {
-      r.best = j + __builtin_ctz(static_cast<unsigned>(hit));
-      break;
-    }
-  }
-  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
-  const __m256 best = _mm256_set1_ps(static_cast<float>(r.best));
-  __m256 lane = _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7);
-  m = inf;
-  for (Index j = 0; j < w; j += 8, lane = _mm256_add_ps(lane, _mm256_set1_ps(8)))
-    m = _mm256_min_ps(m, _mm256_blendv_ps(_mm256_loadu_ps(d + j), inf, _mm256_cmp_ps(lane, best, _CMP_EQ_OQ)));
-  r.second = min_lanes(m);
-  return r;
+  return nearest_two_avx2(d, P.width);
 }
 #endif
 
@@ -226,7 +234,7 @@ template <class T>
 NearestCentersFn<T> nearest_centers() {
 #if defined(__x86_64__) && defined(__GNUC__)
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return static_cast<NearestCentersFn<T>>(nearest_centers_avx2);
+  if (avx2) return nearest_centers_avx2<T>;
 #endif
   return nearest_centers_portable<T>;
 }
