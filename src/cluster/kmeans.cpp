@@ -3,10 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstdlib>
+#include <limits>
 #include <memory>
-#include <new>
 #include <numeric>
 
 #include "custmine/cluster/center_distances.hpp"
@@ -45,20 +44,20 @@ struct FreeDeleter {
   void operator()(float* q) const { std::free(q); }
 };
 struct FloatRows {
-  std::unique_ptr<float[], FreeDeleter> x;
-  std::unique_ptr<float[]> err;
+  std::unique_ptr<float[], FreeDeleter> x, err;
 };
 
 /// n floats; from 4 MB on, on transparent huge pages where the system offers them (fewer
 /// TLB misses for the scattered rows of the bound tests: 2-5 % of a 1M x 20 fit; numpy asks
-/// the same for its large arrays).
+/// the same for its large arrays). Null when the memory is not there: the copy only saves
+/// time, so the fit goes on without it.
 std::unique_ptr<float[], FreeDeleter> huge_page_floats(std::size_t n) {
   constexpr std::size_t kHuge = std::size_t{1} << 21;
   const bool huge = n * sizeof(float) >= 2 * kHuge;
   const std::size_t align = huge ? kHuge : 64;
   const std::size_t bytes = (std::max<std::size_t>(n, 1) * sizeof(float) + align - 1) / align * align;
   void* q = std::aligned_alloc(align, bytes);
-  if (q == nullptr) throw std::bad_alloc();
+  if (q == nullptr) return nullptr;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   if (huge) madvise(q, bytes, MADV_HUGEPAGE);  // advice only: failure changes nothing
 #endif
@@ -619,9 +618,9 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   if (!D.float_rows) {  // made once per fit (n_init runs share it)
     auto F = std::make_shared<FloatRows>();
     F->x = huge_page_floats(static_cast<std::size_t>(n * p));
-    F->err.reset(new float[static_cast<std::size_t>(n)]);
-    std::vector<char> ok(static_cast<std::size_t>((n + kRun - 1) / kRun), 1);
-    D.parallel_for(static_cast<Index>(ok.size()), [&](Index c, int) {
+    F->err = huge_page_floats(static_cast<std::size_t>(n));
+    std::vector<char> ok(static_cast<std::size_t>((n + kRun - 1) / kRun), F->x && F->err ? 1 : 0);
+    if (F->x && F->err) D.parallel_for(static_cast<Index>(ok.size()), [&](Index c, int) {
       bool fine = true;
       for (Index i = c * kRun; i < std::min(n, (c + 1) * kRun); ++i) {
         float* y = F->x.get() + i * p;
@@ -637,7 +636,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     if (!std::all_of(ok.begin(), ok.end(), [](char v) { return v != 0; })) F->x.reset();
     D.float_rows = std::move(F);
   }
-  const float* Xf = D.float_rows->x.get();  // null: beyond float's range, X throughout
+  const float* Xf = D.float_rows->x.get();  // null: beyond float's range (or no memory), X throughout
   const float* x_err = D.float_rows->err.get();
   detail::CenterPanelFloat panel_f;
   RowMatrix<float> Cf(k, p);  // the float centers, row-major
