@@ -14,10 +14,6 @@
 #include "custmine/core/linear_predict.hpp"
 #include "custmine/core/threading.hpp"
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 namespace custmine::cluster {
 
 namespace {
@@ -47,21 +43,13 @@ struct FloatRows {
   std::unique_ptr<float[], FreeDeleter> x, err;
 };
 
-/// n floats; from 4 MB on, on transparent huge pages where the system offers them (fewer
-/// TLB misses for the scattered rows of the bound tests: 2-5 % of a 1M x 20 fit; numpy asks
-/// the same for its large arrays). Null when the memory is not there: the copy only saves
-/// time, so the fit goes on without it.
-std::unique_ptr<float[], FreeDeleter> huge_page_floats(std::size_t n) {
-  constexpr std::size_t kHuge = std::size_t{1} << 21;
-  const bool huge = n * sizeof(float) >= 2 * kHuge;
-  const std::size_t align = huge ? kHuge : 64;
-  const std::size_t bytes = (std::max<std::size_t>(n, 1) * sizeof(float) + align - 1) / align * align;
-  void* q = std::aligned_alloc(align, bytes);
-  if (q == nullptr) return nullptr;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (huge) madvise(q, bytes, MADV_HUGEPAGE);  // advice only: failure changes nothing
-#endif
-  return std::unique_ptr<float[], FreeDeleter>(static_cast<float*>(q));
+/// n floats, or null when the memory is not there: the copy only saves time, so the fit goes
+/// on without it. (Transparent huge pages for it, as numpy asks for its large arrays, gained
+/// 2-5 % on repeated fits but cost up to 90 ms on a process's first fit, when the kernel
+/// compacts memory to find them: not asked for.)
+std::unique_ptr<float[], FreeDeleter> aligned_floats(std::size_t n) {
+  const std::size_t bytes = (std::max<std::size_t>(n, 1) * sizeof(float) + 63) / 64 * 64;
+  return std::unique_ptr<float[], FreeDeleter>(static_cast<float*>(std::aligned_alloc(64, bytes)));
 }
 
 struct Data {
@@ -617,8 +605,8 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   const double float_rel = static_cast<double>(p + 8) * 0x1p-24;
   if (!D.float_rows) {  // made once per fit (n_init runs share it)
     auto F = std::make_shared<FloatRows>();
-    F->x = huge_page_floats(static_cast<std::size_t>(n * p));
-    F->err = huge_page_floats(static_cast<std::size_t>(n));
+    F->x = aligned_floats(static_cast<std::size_t>(n * p));
+    F->err = aligned_floats(static_cast<std::size_t>(n));
     std::vector<char> ok(static_cast<std::size_t>((n + kRun - 1) / kRun), F->x && F->err ? 1 : 0);
     if (F->x && F->err) D.parallel_for(static_cast<Index>(ok.size()), [&](Index c, int) {
       bool fine = true;
