@@ -28,12 +28,31 @@ using VectorXd = Eigen::VectorXd;
 /// Fixed number of row blocks for reductions (depends on n only).
 Index n_blocks(Index n) { return std::clamp<Index>(n / 4096, 1, 64); }
 
-/// Squared distances are expanded about a reference point m near the data (the training
-/// mean, on a binary grid: see mean_variance):
-/// |x - c|^2 = |x - m|^2 + a_c - 2 x.(c - m) with a_c = |c - m|^2 + 2 m.(c - m).
-/// The plain expansion |x|^2 + |c|^2 - 2 x.c loses every digit of the distance to
-/// cancellation when the data sit far from the origin (amounts in cents, dates as
-/// numbers); scikit-learn centres a copy of X instead.
+/// Squared distance with four partial sums (a single running sum is a chain of dependent
+/// additions).
+inline double sq_dist(const double* x, const double* c, Index p) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  Index f = 0;
+  for (; f + 4 <= p; f += 4) {
+    const double d0 = x[f] - c[f], d1 = x[f + 1] - c[f + 1], d2 = x[f + 2] - c[f + 2], d3 = x[f + 3] - c[f + 3];
+    s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+  }
+  for (; f < p; ++f) {
+    const double d = x[f] - c[f];
+    s0 += d * d;
+  }
+  return (s0 + s1) + (s2 + s3);
+}
+
+/// |x - ref|^2 per row.
+VectorXd row_sq_norms(MatrixView<double> X, const Eigen::RowVectorXd& ref, int threads) {
+  VectorXd s(X.rows());
+  parallel_chunks(X.rows(), threads, [&](Index b, Index e, int) {
+    for (Index i = b; i < e; ++i) s(i) = (X.row(i) - ref).squaredNorm();
+  });
+  return s;
+}
+
 /// A float copy of X - m and each row's margin for its rounding (see hamerly); x is null
 /// when an element is beyond float's range.
 struct FreeDeleter {
@@ -52,11 +71,17 @@ std::unique_ptr<float[], FreeDeleter> aligned_floats(std::size_t n) {
   return std::unique_ptr<float[], FreeDeleter>(static_cast<float*>(std::aligned_alloc(64, bytes)));
 }
 
+/// Squared distances are expanded about a reference point m near the data (the training
+/// mean, on a binary grid: see mean_variance):
+/// |x - c|^2 = |x - m|^2 + a_c - 2 x.(c - m) with a_c = |c - m|^2 + 2 m.(c - m).
+/// The plain expansion |x|^2 + |c|^2 - 2 x.c loses every digit of the distance to
+/// cancellation when the data sit far from the origin (amounts in cents, dates as
+/// numbers); scikit-learn centres a copy of X instead.
 struct Data {
   MatrixView<double> X;
   std::span<const double> w;  // empty = unit weights
   Eigen::RowVectorXd ref;     // reference point m
-  VectorXd xsq;               // |x - m|^2 per row
+  mutable VectorXd xsq_;      // |x - m|^2 per row, once asked for (see norms)
   int threads = 1;
   // One team of threads for the whole fit: an iteration on a small X takes a fraction of a
   // millisecond, less than starting a thread per step.
@@ -64,6 +89,12 @@ struct Data {
   mutable std::shared_ptr<const FloatRows> float_rows;  // made by the first Hamerly run
   [[nodiscard]] double weight(Index i) const { return w.empty() ? 1.0 : w[i]; }
   [[nodiscard]] Index n() const { return X.rows(); }
+  /// |x - m|^2 per row, computed on first use (Hamerly's iterations from given centers never
+  /// ask: a pass over X saved). Not thread-safe: ask before a parallel region.
+  const VectorXd& norms() const {
+    if (xsq_.size() != X.rows()) xsq_ = row_sq_norms(X, ref, threads);
+    return xsq_;
+  }
   /// body(i, thread) for i in [0, n) on the fit's team (ThreadTeam::parallel_for).
   template <class Body>
   void parallel_for(Index n, Body&& body) const {
@@ -71,18 +102,10 @@ struct Data {
   }
 };
 
-VectorXd row_sq_norms(MatrixView<double> X, const Eigen::RowVectorXd& ref, int threads) {
-  VectorXd s(X.rows());
-  parallel_chunks(X.rows(), threads, [&](Index b, Index e, int) {
-    for (Index i = b; i < e; ++i) s(i) = (X.row(i) - ref).squaredNorm();
-  });
-  return s;
-}
 
 Data make_data(MatrixView<double> X, std::span<const double> w, Eigen::RowVectorXd ref, int threads) {
   Data D{X, w, std::move(ref), {}, resolve_threads(threads), nullptr, nullptr};
   D.team = std::make_shared<ThreadTeam>(D.threads);
-  D.xsq = row_sq_norms(X, D.ref, D.threads);
   return D;
 }
 
@@ -100,7 +123,7 @@ Expanded expand_about(const RowMatrix<double>& C, const Eigen::RowVectorXd& ref)
 
 /// Nearest center (lowest index on ties) and squared distance of rows [b, e), at most
 /// kGemmRows of them: one product with the expanded centers E into the caller's buffer G.
-void label_rows(const Data& D, const Expanded& E, Index b, Index e, RowMatrix<double>& G,
+void label_rows(const Data& D, const VectorXd& xsq, const Expanded& E, Index b, Index e, RowMatrix<double>& G,
                 std::vector<std::int32_t>& labels, VectorXd& d2) {
   const Index k = E.Cc.rows();
   G.resize(e - b, k);
@@ -113,13 +136,15 @@ void label_rows(const Data& D, const Expanded& E, Index b, Index e, RowMatrix<do
       if (v < bv) bv = v, best = j;
     }
     labels[b + i] = static_cast<std::int32_t>(best);
-    d2(b + i) = std::max(0.0, D.xsq(b + i) + bv);
+    d2(b + i) = std::max(0.0, xsq(b + i) + bv);
   }
 }
 
-/// Nearest center and squared distance of every row.
+/// Nearest center and squared distance of every row; the distances from the differences
+/// (the expanded form loses digits of the inertia when X sits far from the origin).
 void assign(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>& labels, VectorXd& d2) {
   const Index n = D.n();
+  const VectorXd& xsq = D.norms();
   const Expanded E = expand_about(C, D.ref);
   labels.resize(n);
   d2.resize(n);
@@ -127,7 +152,9 @@ void assign(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>
   std::vector<RowMatrix<double>> scratch(static_cast<std::size_t>(std::max(1, D.threads)));
   D.parallel_for(chunks, [&](Index c, int t) {
     const Index b = c * kGemmRows;
-    label_rows(D, E, b, std::min(n, b + kGemmRows), scratch[static_cast<std::size_t>(t)], labels, d2);
+    const Index e = std::min(n, b + kGemmRows);
+    label_rows(D, xsq, E, b, e, scratch[static_cast<std::size_t>(t)], labels, d2);
+    for (Index i = b; i < e; ++i) d2(i) = sq_dist(D.X.row(i).data(), C.row(labels[i]).data(), C.cols());
   });
 }
 
@@ -233,6 +260,7 @@ struct RunResult {
 /// over fixed row blocks, the weighted per-cluster sums for the next centers.
 RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vector<std::int32_t>& labels,
                              VectorXd& d2) {
+  const VectorXd& xsq = D.norms();
   const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
   const Expanded E = expand_about(C, D.ref);
   labels.resize(n);
@@ -252,7 +280,7 @@ RowMatrix<double> lloyd_step(const Data& D, const RowMatrix<double>& C, std::vec
     RowMatrix<double>& G = scratch[static_cast<std::size_t>(t)];
     for (Index s = lo; s < hi; s += kGemmRows) {
       const Index e = std::min(hi, s + kGemmRows);
-      label_rows(D, E, s, e, G, labels, d2);
+      label_rows(D, xsq, E, s, e, G, labels, d2);
       for (Index i = 0; i < e - s; ++i) {  // the block's rows are still in cache
         const Index best = labels[s + i];
         const double w = D.weight(s + i);
@@ -297,7 +325,14 @@ RunResult lloyd(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
     ++r.iters;
     if (shift <= tol_abs) break;
   }
-  if (!strict) assign(D, C, labels, d2);  // labels consistent with the final centers
+  if (!strict) {
+    assign(D, C, labels, d2);  // labels consistent with the final centers
+  } else {                     // the inertia from the differences, as assign's
+    D.parallel_for(n_blocks(D.n()), [&](Index b, int) {
+      const Index n = D.n(), B = n_blocks(n);
+      for (Index i = n * b / B; i < n * (b + 1) / B; ++i) d2(i) = sq_dist(D.X.row(i).data(), C.row(labels[i]).data(), C.cols());
+    });
+  }
   r.centers = std::move(C);
   r.labels = std::move(labels);
   r.inertia = block_sum(D, d2);
@@ -363,10 +398,12 @@ enum class AfterStep { stop, rebuilt, sweep };
 /// instead and `rebuild` has remade the bounds. sweep: the bounds are to be moved and tested.
 template <class Rebuild>
 AfterStep center_step(const Data& D, const BlockSums& sums, RowMatrix<double>& C, std::vector<std::int32_t>& labels,
-                      VectorXd& shift, int& iters, int max_iter, double tol_abs, Rebuild&& rebuild) {
+                      VectorXd& shift, int& iters, int max_iter, double tol_abs, Rebuild&& rebuild,
+                      bool* relocated_out = nullptr) {
   Interrupt::check("KMeans::fit");
   RowMatrix<double> next;
   const bool relocated = !sums.centers(D, next);
+  if (relocated_out != nullptr) *relocated_out = relocated;
   if (relocated) {
     VectorXd d2;
     assign(D, C, labels, d2);
@@ -390,22 +427,6 @@ void for_block_runs(const Data& D, BlockSums& sums, Index n, Index B, Index run,
     const Index lo = n * b / B, hi = n * (b + 1) / B;
     for (Index s0 = lo; s0 < hi; s0 += run) body(t, a, s0, std::min(hi, s0 + run) - s0);
   });
-}
-
-/// Squared distance with four partial sums (a single running sum is a chain of dependent
-/// additions).
-inline double sq_dist(const double* x, const double* c, Index p) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  Index f = 0;
-  for (; f + 4 <= p; f += 4) {
-    const double d0 = x[f] - c[f], d1 = x[f + 1] - c[f + 1], d2 = x[f + 2] - c[f + 2], d3 = x[f + 3] - c[f + 3];
-    s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
-  }
-  for (; f < p; ++f) {
-    const double d = x[f] - c[f];
-    s0 += d * d;
-  }
-  return (s0 + s1) + (s2 + s3);
 }
 
 /// Squared distance of two float rows, eight partial sums.
@@ -457,6 +478,7 @@ inline float float_below(double v) {
 /// center is measured only when neither its bound nor half its distance to the row's center
 /// rules it out. Cluster sums as in Hamerly's (BlockSums). Same steps as Lloyd.
 RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs) {
+  const VectorXd& xsq = D.norms();
   const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
   RunResult r;
   std::vector<std::int32_t> labels(n);
@@ -482,7 +504,7 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
       blas::gemm(1.0, blas::view(S.Xg), false, blas::view(Cc), true, 0.0, blas::mut_view(S.G));
       for (Index t2 = 0; t2 < m; ++t2) {
         const Index i = s0 + t2;
-        const double xs = D.xsq(i);
+        const double xs = xsq(i);
         float* L = lower.data() + i * k;
         Index best = 0;
         double bv = csq(0) - 2 * S.G(t2, 0);
@@ -612,12 +634,14 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
       bool fine = true;
       for (Index i = c * kRun; i < std::min(n, (c + 1) * kRun); ++i) {
         float* y = F->x.get() + i * p;
+        double norm2 = 0;  // |copy|^2: squares of floats are exact in double
         for (Index f = 0; f < p; ++f) {
           y[f] = static_cast<float>(D.X(i, f) - D.ref(f));
           fine = fine && std::isfinite(y[f]);
+          norm2 += static_cast<double>(y[f]) * y[f];
         }
-        // Rounded up to a float.
-        F->err[static_cast<std::size_t>(i)] = static_cast<float>((kCopyErr * std::sqrt(D.xsq(i)) + kTiny) * (1 + 0x1p-20));
+        // |x - m| <= |copy| / (1 - 2^-24); kCopyErr's factor 2 covers that; rounded up to a float.
+        F->err[static_cast<std::size_t>(i)] = static_cast<float>((kCopyErr * std::sqrt(norm2) + kTiny) * (1 + 0x1p-20));
       }
       ok[static_cast<std::size_t>(c)] = fine;
     });
@@ -712,10 +736,12 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     });
   };
   full_pass();
-  VectorXd shift(k), half_gap(k);
+  VectorXd shift = VectorXd::Zero(k), half_gap(k);
   std::vector<char> changed(static_cast<std::size_t>(B));
+  bool settled = false;    // the last sweep moved no row: labels final for C
+  bool relocated = false;  // the last center step relocated an empty cluster (labels anew)
   for (r.iters = 0; r.iters < max_iter;) {
-    const AfterStep next = center_step(D, sums, C, labels, shift, r.iters, max_iter, tol_abs, full_pass);
+    const AfterStep next = center_step(D, sums, C, labels, shift, r.iters, max_iter, tol_abs, full_pass, &relocated);
     if (next == AfterStep::stop) break;
     if (next == AfterStep::rebuilt) continue;
     half_gap = half_gaps(C);
@@ -803,11 +829,47 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
     // counts as an iteration, as in scikit-learn).
     if (std::none_of(changed.begin(), changed.end(), [](char c) { return c != 0; })) {
       ++r.iters;
+      settled = true;
       break;
     }
   }
-  VectorXd d2;
-  assign(D, C, labels, d2);  // labels and inertia for the final centers, as Lloyd
+  // Labels and inertia for the final centers, as Lloyd's last assignment but from the
+  // bounds: after a last center step (tolerance or max_iter reached) the bounds follow the
+  // centers and only the rows they leave in doubt get every distance; every row's exact
+  // distance to its center gives the inertia.
+  VectorXd d2(n);
+  if (relocated && !settled) {  // the bounds belong to the labels before the relocation
+    assign(D, C, labels, d2);
+    r.centers = std::move(C);
+    r.labels = std::move(labels);
+    r.inertia = block_sum(D, d2);
+    return r;
+  }
+  panel.assign(C);
+  half_gap = half_gaps(C);
+  Index far = 0;
+  for (Index c = 1; c < k; ++c)
+    if (shift(c) > shift(far)) far = c;
+  double far2 = 0;
+  for (Index c = 0; c < k; ++c)
+    if (c != far) far2 = std::max(far2, shift(c));
+  const double far1 = shift(far);
+  D.parallel_for(B, [&](Index b, int t) {
+    Scratch& Sc = scratch[static_cast<std::size_t>(t)];
+    for (Index i = n * b / B, hi = n * (b + 1) / B; i < hi; ++i) {
+      const Index cur = labels[i];
+      double own = sq_dist(D.X.row(i).data(), C.row(cur).data(), p);
+      if (!settled) {
+        const double z = std::max(lower[i] - (cur == far ? far2 : far1), half_gap(cur));
+        if (std::sqrt(own * (1 + rel_err)) >= z) {
+          const auto [best, first, second] = nearest(D.X.row(i).data(), panel, Sc.d2.data());
+          labels[i] = static_cast<std::int32_t>(best);
+          own = first;
+        }
+      }
+      d2(i) = own;
+    }
+  });
   r.centers = std::move(C);
   r.labels = std::move(labels);
   r.inertia = block_sum(D, d2);
@@ -852,6 +914,7 @@ namespace {
 /// within it; sums run in fixed block and row order, so the seeding is the same on any
 /// number of threads.
 RowMatrix<double> plusplus(const Data& D, int k, std::uint64_t seed, std::uint64_t stream) {
+  const VectorXd& xsq = D.norms();
   const MatrixView<double>& X = D.X;
   const Index n = X.rows(), p = X.cols(), B = n_blocks(n);
   auto block_lo = [&](Index b) { return n * b / B; };
@@ -916,7 +979,7 @@ RowMatrix<double> plusplus(const Data& D, int k, std::uint64_t seed, std::uint64
           const Index row = s0 + i;
           const double w = D.weight(row);
           for (int j = 0; j < trials; ++j) {
-            const double d = std::min(closest(row), std::max(0.0, D.xsq(row) + a(j) - 2 * g(i, j)));
+            const double d = std::min(closest(row), std::max(0.0, xsq(row) + a(j) - 2 * g(i, j)));
             dist(row, j) = d;
             s(j) += w * d;
           }

@@ -174,6 +174,10 @@ def test_every_algorithm_takes_lloyds_steps_on_awkward_data(case):
     init = np.repeat(X[:1], k, axis=0) if case == "identical initial centers" else X[rng.choice(len(X), k, replace=False)]
     ref = KMeans(k, init=init, algorithm="lloyd", tol=0, n_jobs=1).fit(X)
     assert ref.n_iter_ > 1
+    # The inertia from the differences, also 1e9 from the origin (the expanded form
+    # |x - m|^2 + |c - m|^2 - 2 (x - m).(c - m) was off by 1.5e-7 there).
+    exact = float(((X - ref.cluster_centers_[ref.labels_]) ** 2).sum())
+    assert ref.inertia_ == pytest.approx(exact, rel=1e-12)
     for algorithm in ("hamerly", "elkan"):
         for n_jobs in (1, 2):
             m = KMeans(k, init=init, algorithm=algorithm, tol=0, n_jobs=n_jobs).fit(X)
