@@ -105,6 +105,36 @@ TEST(KMeans, BoundsReachLloydsFixedPointInTheSameIterations) {
   }
 }
 
+TEST(KMeans, BoundsStoppedByToleranceOrIterationsEqualLloyd) {
+  // Stopped by the tolerance or by max_iter, the last center step leaves labels of the
+  // previous centers: the bound algorithms relabel from their bounds (Hamerly) or with every
+  // distance (Elkan), as Lloyd's final assignment; the inertia from the differences.
+  auto X = overlapping(30000, 6, 0.0, 21);
+  RowMatrix<double> init = X.topRows(8);
+  for (const auto& [tol, max_iter] : {std::pair{1e-4, 300}, std::pair{0.0, 3}, std::pair{0.0, 1}}) {
+    KMeans::Params p;
+    p.n_clusters = 8;
+    p.tol = tol;
+    p.max_iter = max_iter;
+    p.algorithm = KMeansAlgorithm::Lloyd;
+    KMeans lloyd(p);
+    lloyd.fit(X, {}, &init);
+    for (auto algo : {KMeansAlgorithm::Hamerly, KMeansAlgorithm::Elkan}) {
+      p.algorithm = algo;
+      p.n_threads = 2;
+      KMeans m(p);
+      m.fit(X, {}, &init);
+      EXPECT_EQ(m.n_iter(), lloyd.n_iter()) << tol << " " << max_iter;
+      EXPECT_EQ(m.labels(), lloyd.labels()) << tol << " " << max_iter;
+      EXPECT_NEAR(m.inertia(), lloyd.inertia(), 1e-12 * lloyd.inertia());
+      double exact = 0;
+      for (Index i = 0; i < X.rows(); ++i) exact += (X.row(i) - m.centers().row(m.labels()[i])).squaredNorm();
+      EXPECT_NEAR(m.inertia(), exact, 1e-12 * exact);
+    }
+    if (max_iter == 300) EXPECT_LT(lloyd.n_iter(), 300) << "the tolerance should stop it";
+  }
+}
+
 TEST(KMeans, CenterDistanceKernelsAgreeInEveryBit) {
   // The rows in doubt are assigned from these distances, ties to the lowest index: the AVX2
   // and portable kernels must agree in every bit; each distance is within its stated
