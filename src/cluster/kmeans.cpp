@@ -102,7 +102,6 @@ struct Data {
   }
 };
 
-
 Data make_data(MatrixView<double> X, std::span<const double> w, Eigen::RowVectorXd ref, int threads) {
   Data D{X, w, std::move(ref), {}, resolve_threads(threads), nullptr, nullptr};
   D.team = std::make_shared<ThreadTeam>(D.threads);
@@ -328,8 +327,8 @@ RunResult lloyd(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
   if (!strict) {
     assign(D, C, labels, d2);  // labels consistent with the final centers
   } else {                     // the inertia from the differences, as assign's
-    D.parallel_for(n_blocks(D.n()), [&](Index b, int) {
-      const Index n = D.n(), B = n_blocks(n);
+    const Index n = D.n(), B = n_blocks(n);
+    D.parallel_for(B, [&](Index b, int) {
       for (Index i = n * b / B; i < n * (b + 1) / B; ++i) d2(i) = sq_dist(D.X.row(i).data(), C.row(labels[i]).data(), C.cols());
     });
   }
@@ -598,12 +597,13 @@ RunResult elkan(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs
 /// iteration count as Lloyd (near-ties may resolve differently, as distances are rounded
 /// differently).
 ///
-/// The rows in doubt are a third of the data on hard problems (overlapping segments), so
-/// an iteration streams X from memory: the bound tests read a float copy of X - m instead
-/// (half the bytes), with rounding margins that keep every bound valid; a row whose float
-/// distances cannot separate its two nearest centers, and a row that moves (the cluster
-/// sums are exact), reads X itself. The float copy costs 4 bytes per element (scikit-learn
-/// centres a full copy of X) and is not made when an element exceeds float's range.
+/// The rows the bounds do not settle are a third of the data on hard problems (overlapping
+/// segments), so an iteration streams X from memory: the bound tests read a float copy of
+/// X - m instead (half the bytes), with rounding margins that keep every bound valid; a row
+/// whose float distances cannot separate its two nearest centers, and a row that moves (the
+/// cluster sums are exact), reads X itself, as does the final pass (exact distances for the
+/// inertia). The float copy costs 4 bytes per element (scikit-learn centres a full copy of
+/// X) and is left out when an element exceeds float's range.
 RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_abs) {
   const Index n = D.n(), k = C.rows(), p = C.cols(), B = n_blocks(n);
   // Rows are examined in runs of kRun: their bounds first, then the rows left in doubt.
