@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <tuple>
 
 #include "custmine/cluster/center_distances.hpp"
 #include "custmine/core/random.hpp"
@@ -740,19 +741,23 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   std::vector<char> changed(static_cast<std::size_t>(B));
   bool settled = false;    // the last sweep moved no row: labels final for C
   bool relocated = false;  // the last center step relocated an empty cluster (labels anew)
-  for (r.iters = 0; r.iters < max_iter;) {
-    const AfterStep next = center_step(D, sums, C, labels, shift, r.iters, max_iter, tol_abs, full_pass, &relocated);
-    if (next == AfterStep::stop) break;
-    if (next == AfterStep::rebuilt) continue;
-    half_gap = half_gaps(C);
-    // Every other center moved at most `far1` (`far2` when the row's own center moved most).
+  // The center that moved most (`far`) and how far: every other center moved at most `far1`
+  // (`far2` when the row's own center is `far`).
+  auto far_shifts = [&] {
     Index far = 0;
     for (Index c = 1; c < k; ++c)
       if (shift(c) > shift(far)) far = c;
     double far2 = 0;
     for (Index c = 0; c < k; ++c)
       if (c != far) far2 = std::max(far2, shift(c));
-    const double far1 = shift(far);
+    return std::tuple{far, shift(far), far2};
+  };
+  for (r.iters = 0; r.iters < max_iter;) {
+    const AfterStep next = center_step(D, sums, C, labels, shift, r.iters, max_iter, tol_abs, full_pass, &relocated);
+    if (next == AfterStep::stop) break;
+    if (next == AfterStep::rebuilt) continue;
+    half_gap = half_gaps(C);
+    const auto [far, far1, far2] = far_shifts();
     const double* sh = shift.data();
     const double* gap = half_gap.data();
     center_centers();
@@ -847,13 +852,7 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   }
   panel.assign(C);
   half_gap = half_gaps(C);
-  Index far = 0;
-  for (Index c = 1; c < k; ++c)
-    if (shift(c) > shift(far)) far = c;
-  double far2 = 0;
-  for (Index c = 0; c < k; ++c)
-    if (c != far) far2 = std::max(far2, shift(c));
-  const double far1 = shift(far);
+  const auto [far, far1, far2] = far_shifts();
   D.parallel_for(B, [&](Index b, int t) {
     Scratch& Sc = scratch[static_cast<std::size_t>(t)];
     for (Index i = n * b / B, hi = n * (b + 1) / B; i < hi; ++i) {
