@@ -845,30 +845,27 @@ RunResult hamerly(const Data& D, RowMatrix<double> C, int max_iter, double tol_a
   VectorXd d2(n);
   if (relocated && !settled) {  // the bounds belong to the labels before the relocation
     assign(D, C, labels, d2);
-    r.centers = std::move(C);
-    r.labels = std::move(labels);
-    r.inertia = block_sum(D, d2);
-    return r;
-  }
-  panel.assign(C);
-  half_gap = half_gaps(C);
-  const auto [far, far1, far2] = far_shifts();
-  D.parallel_for(B, [&](Index b, int t) {
-    Scratch& Sc = scratch[static_cast<std::size_t>(t)];
-    for (Index i = n * b / B, hi = n * (b + 1) / B; i < hi; ++i) {
-      const Index cur = labels[i];
-      double own = sq_dist(D.X.row(i).data(), C.row(cur).data(), p);
-      if (!settled) {
-        const double z = std::max(lower[i] - (cur == far ? far2 : far1), half_gap(cur));
-        if (std::sqrt(own * (1 + rel_err)) >= z) {
-          const auto [best, first, second] = nearest(D.X.row(i).data(), panel, Sc.d2.data());
-          labels[i] = static_cast<std::int32_t>(best);
-          own = first;
+  } else {
+    panel.assign(C);
+    half_gap = half_gaps(C);
+    const auto [far, far1, far2] = far_shifts();
+    D.parallel_for(B, [&](Index b, int t) {
+      Scratch& Sc = scratch[static_cast<std::size_t>(t)];
+      for (Index i = n * b / B, hi = n * (b + 1) / B; i < hi; ++i) {
+        const Index cur = labels[i];
+        double own = sq_dist(D.X.row(i).data(), C.row(cur).data(), p);
+        if (!settled) {
+          const double z = std::max(lower[i] - (cur == far ? far2 : far1), half_gap(cur));
+          if (std::sqrt(own * (1 + rel_err)) >= z) {
+            const auto [best, first, second] = nearest(D.X.row(i).data(), panel, Sc.d2.data());
+            labels[i] = static_cast<std::int32_t>(best);
+            own = first;
+          }
         }
+        d2(i) = own;
       }
-      d2(i) = own;
-    }
-  });
+    });
+  }
   r.centers = std::move(C);
   r.labels = std::move(labels);
   r.inertia = block_sum(D, d2);
